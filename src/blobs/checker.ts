@@ -1,0 +1,239 @@
+import { performance } from 'node:perf_hooks';
+import { AnswerCache } from './answers.js';
+import { coarseClock, type CoarseClock } from './clock.js';
+import { inventoryKey } from './inventory.js';
+import type { BucketConfig } from '../config/types.js';
+import { HeadClient, type HeadResult } from './head.js';
+import { HEALTHY, admits, afterHead, beginProbe, probeDue, type BucketHealth, type HealthPolicy } from './health.js';
+import type {
+  BucketHealthSnapshot,
+  CheckHook,
+  ExistenceChecker,
+  ExistenceCheckerOptions,
+  ExistenceStats,
+  HeadOutcome,
+  HealthState,
+  Logger,
+  Presence,
+} from './types.js';
+
+/** Precision of the default clock: TTLs and cool-downs may run this much long. */
+const CLOCK_RESOLUTION_MS = 100;
+
+const OUTCOMES: readonly HeadOutcome[] = [
+  'present',
+  'absent',
+  'redirect',
+  'status_4xx',
+  'status_5xx',
+  'status_other',
+  'timeout',
+  'error',
+];
+
+const TRANSITION_MESSAGES: Record<HealthState, string> = {
+  open: 'bucket skipped after failed existence checks',
+  'half-open': 'probing skipped bucket',
+  closed: 'bucket answers existence checks again',
+};
+
+export function createExistenceChecker(options: ExistenceCheckerOptions): ExistenceChecker {
+  return new CachingChecker(options);
+}
+
+class CachingChecker implements ExistenceChecker {
+  private readonly cache: AnswerCache;
+  private readonly inventory: ReadonlySet<string>;
+  private readonly inflight = new Map<string, Promise<Presence>>();
+  private readonly health = new Map<string, BucketHealth>();
+  /** Buckets not closed; while 0 the hot path skips the health lookup entirely. */
+  private unhealthyBuckets = 0;
+  private runningHeads = 0;
+  private closed = false;
+  private readonly keyParts: string[];
+  private readonly client: HeadClient;
+  private readonly now: () => number;
+  private readonly ownClock: CoarseClock | undefined;
+  private readonly positiveTtlMs: number;
+  private readonly negativeTtlMs: number;
+  private readonly maxInflight: number;
+  private readonly policy: HealthPolicy;
+  private readonly logger: Logger | undefined;
+  private readonly onCheck: CheckHook | undefined;
+  private readonly counters = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
+  private readonly heads = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<HeadOutcome, number>;
+
+  constructor(options: ExistenceCheckerOptions) {
+    this.keyParts = options.key.split('{digest}');
+    if (this.keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
+    const check = options.check;
+    this.cache = new AnswerCache(check.max_entries);
+    this.inventory = options.inventory instanceof Set ? options.inventory : new Set(options.inventory ?? []);
+    this.ownClock = options.now === undefined ? coarseClock(CLOCK_RESOLUTION_MS) : undefined;
+    this.now = options.now ?? (this.ownClock as CoarseClock).now;
+    this.positiveTtlMs = check.ttl_s * 1000;
+    this.negativeTtlMs = check.negative_ttl_s * 1000;
+    this.maxInflight = check.max_inflight;
+    this.policy = { failureThreshold: check.failure_threshold, cooldownMs: check.cooldown_ms };
+    this.logger = options.logger;
+    this.onCheck = options.onCheck;
+    this.client = new HeadClient({
+      timeoutMs: check.timeout_ms,
+      maxSockets: check.max_inflight,
+      headers: options.headers,
+    });
+  }
+
+  peek(bucket: BucketConfig, digest: string): Presence | undefined {
+    if (this.unhealthyBuckets !== 0) {
+      const health = this.health.get(bucket.name);
+      if (health !== undefined && health.state !== 'closed') {
+        if (probeDue(health, this.now())) return undefined;
+        this.counters.skipped++;
+        return 'unknown';
+      }
+    }
+    return this.cached(bucket.name, digest);
+  }
+
+  check(bucket: BucketConfig, digest: string): Promise<Presence> {
+    const name = bucket.name;
+    if (this.closed) return Promise.resolve('unknown');
+    let probe = false;
+    if (this.unhealthyBuckets !== 0) {
+      const health = this.health.get(name);
+      if (health !== undefined && health.state !== 'closed') {
+        if (!probeDue(health, this.now())) {
+          this.counters.skipped++;
+          this.logger?.debug({ bucket: name, digest, outcome: 'skipped', state: health.state }, 'blob existence check');
+          return Promise.resolve('unknown');
+        }
+        probe = true;
+      }
+    }
+    if (!probe) {
+      const known = this.cached(name, digest);
+      if (known !== undefined) return Promise.resolve(known);
+    }
+    this.counters.misses++;
+    const key = inventoryKey(name, digest);
+    if (!probe) {
+      const running = this.inflight.get(key);
+      if (running !== undefined) {
+        this.counters.coalesced++;
+        return running;
+      }
+    }
+    if (this.runningHeads >= this.maxInflight) {
+      this.counters.overflow++;
+      this.logger?.debug({ bucket: name, digest, outcome: 'overflow', inflight: this.runningHeads }, 'blob existence check');
+      return Promise.resolve('unknown');
+    }
+    if (probe) this.setHealth(name, beginProbe(this.healthOf(name)), digest);
+    const pending: Promise<Presence> = this.runHead(bucket, digest, probe).then((presence) => {
+      if (this.inflight.get(key) === pending) this.inflight.delete(key);
+      return presence;
+    });
+    this.inflight.set(key, pending);
+    return pending;
+  }
+
+  available(bucket: BucketConfig): boolean {
+    if (this.unhealthyBuckets === 0) return true;
+    const health = this.health.get(bucket.name);
+    return health === undefined || admits(health, this.now());
+  }
+
+  stats(): ExistenceStats {
+    const buckets: Record<string, BucketHealthSnapshot> = {};
+    for (const [name, health] of this.health) buckets[name] = { state: health.state, failures: health.failures };
+    return {
+      ...this.counters,
+      heads: { ...this.heads },
+      size: this.cache.size,
+      inflight: this.runningHeads,
+      inventory: this.inventory.size,
+      buckets,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client.close();
+    this.ownClock?.stop();
+    await Promise.all(this.inflight.values());
+    this.cache.clear();
+  }
+
+  /** Cache, then inventory; counts a hit when either knows. */
+  private cached(name: string, digest: string): Presence | undefined {
+    const answer = this.cache.get(name, digest, this.now());
+    if (answer !== undefined) {
+      this.counters.hits++;
+      return answer;
+    }
+    if (this.inventory.size !== 0 && (this.inventory.has(digest) || this.inventory.has(inventoryKey(name, digest)))) {
+      this.counters.hits++;
+      return 'present';
+    }
+    return undefined;
+  }
+
+  private async runHead(bucket: BucketConfig, digest: string, probe: boolean): Promise<Presence> {
+    this.runningHeads++;
+    const started = performance.now();
+    let result: HeadResult;
+    try {
+      result = await this.client.head(bucket.url + this.keyParts.join(digest));
+    } finally {
+      this.runningHeads--;
+    }
+    const durationMs = performance.now() - started;
+    return this.record(bucket.name, digest, probe, result, durationMs);
+  }
+
+  private record(name: string, digest: string, probe: boolean, result: HeadResult, durationMs: number): Presence {
+    const { outcome } = result;
+    this.heads[outcome]++;
+    const now = this.now();
+    const answered = outcome === 'present' || outcome === 'absent';
+    if (outcome === 'present' && this.positiveTtlMs > 0) {
+      this.cache.set(name, digest, 'present', now + this.positiveTtlMs);
+    } else if (outcome === 'absent' && this.negativeTtlMs > 0) {
+      this.cache.set(name, digest, 'absent', now + this.negativeTtlMs);
+    }
+    this.setHealth(name, afterHead(this.healthOf(name), answered, probe, now, this.policy), digest);
+    this.logger?.debug(
+      { bucket: name, digest, outcome, status: result.status, error: result.error, probe, ms: Math.round(durationMs) },
+      'blob existence check',
+    );
+    if (this.onCheck !== undefined) {
+      try {
+        this.onCheck(name, outcome, durationMs);
+      } catch (err) {
+        // A broken metrics hook must not turn a bucket answer into a failed request.
+        this.logger?.warn({ bucket: name, err }, 'onCheck hook threw');
+      }
+    }
+    return answered ? outcome : 'unknown';
+  }
+
+  private healthOf(name: string): BucketHealth {
+    return this.health.get(name) ?? HEALTHY;
+  }
+
+  private setHealth(name: string, next: BucketHealth, digest: string): void {
+    const previous = this.health.get(name);
+    if (previous === next) return;
+    // Stored even when healthy, so stats() lists every bucket that has been checked.
+    this.health.set(name, next);
+    const before = previous?.state ?? 'closed';
+    if (before === next.state) return;
+    if (before === 'closed') this.unhealthyBuckets++;
+    else if (next.state === 'closed') this.unhealthyBuckets--;
+    this.logger?.warn(
+      { bucket: name, from: before, to: next.state, failures: next.failures, digest },
+      TRANSITION_MESSAGES[next.state],
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+
+/**
+ * The inventory file lists blobs known to be in the buckets, so they redirect without a HEAD.
+ * Three forms are accepted:
+ *   - text: one digest per line; blank lines and lines starting with `#` are ignored;
+ *   - a JSON list of digests (present in every bucket);
+ *   - a JSON object mapping a bucket name to its list of digests, with `"*"` for every bucket.
+ * Digests must be what a registry client may ask for: sha256:<64 hex> or sha512:<128 hex>.
+ */
+
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+
+/** The separator never occurs in bucket names or digests, so keys cannot collide. */
+const SEPARATOR = '\u0000';
+
+/** The set entry (and cache key) for a digest present in one named bucket only. */
+export function inventoryKey(bucketName: string, digest: string): string {
+  return bucketName + SEPARATOR + digest;
+}
+
+/** Parses inventory text; `source` names the file in error messages. */
+export function parseInventory(raw: string, source: string): Set<string> {
+  // Editors on Windows may prepend a byte-order mark, which JSON.parse and the digest check reject.
+  const text = raw.startsWith('\uFEFF') ? raw.slice(1) : raw;
+  const start = text.trimStart();
+  if (start.startsWith('[') || start.startsWith('{')) return parseJson(text, source);
+  const digests = new Set<string>();
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length; index++) {
+    const line = (lines[index] ?? '').trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (!DIGEST.test(line)) {
+      throw new Error(`inventory ${source} line ${index + 1}: ${describe(line)} ${EXPECTED}`);
+    }
+    digests.add(line);
+  }
+  return digests;
+}
+
+export async function loadInventory(path: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(`inventory ${path}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  return parseInventory(text, path);
+}
+
+const EXPECTED = 'is not a digest (expected sha256:<64 hex> or sha512:<128 hex>, lower case)';
+
+function parseJson(text: string, source: string): Set<string> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`inventory ${source}: invalid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const digests = new Set<string>();
+  if (Array.isArray(value)) {
+    addList(digests, value, source, '', undefined);
+    return digests;
+  }
+  for (const [bucket, list] of Object.entries(value as Record<string, unknown>)) {
+    if (!Array.isArray(list)) {
+      throw new Error(`inventory ${source}: "${bucket}" must map to a list of digests`);
+    }
+    addList(digests, list, source, `"${bucket}" `, bucket === '*' ? undefined : bucket);
+  }
+  return digests;
+}
+
+function addList(
+  into: Set<string>,
+  list: unknown[],
+  source: string,
+  where: string,
+  bucket: string | undefined,
+): void {
+  for (let index = 0; index < list.length; index++) {
+    const item = list[index];
+    if (typeof item !== 'string' || !DIGEST.test(item)) {
+      throw new Error(`inventory ${source}: ${where}entry ${index}: ${describe(item)} ${EXPECTED}`);
+    }
+    into.add(bucket === undefined ? item : inventoryKey(bucket, item));
+  }
+}
+
+function describe(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

@@ -1,0 +1,105 @@
+import type { BucketConfig, Config } from '../config/types.js';
+
+/**
+ * What an existence check concluded. `unknown` means the bucket could not answer
+ * (timeout, connection error, 5xx, unexpected status, skipped while unhealthy, or over the
+ * in-flight bound): the caller falls back to the next candidate or the origin, and the
+ * result is never cached as `absent`.
+ */
+export type Presence = 'present' | 'absent' | 'unknown';
+
+/**
+ * How one HEAD ended. Only `present` (2xx) and `absent` (404/403) are cached and count as the
+ * bucket answering; every other outcome is a failure for the bucket's health.
+ */
+export type HeadOutcome =
+  | 'present'
+  | 'absent'
+  | 'redirect'
+  | 'status_4xx'
+  | 'status_5xx'
+  | 'status_other'
+  | 'timeout'
+  | 'error';
+
+/**
+ * Circuit-breaker state of one bucket: `closed` = in use, `open` = skipped until its cool-down
+ * ends, `half-open` = one probe HEAD is deciding whether to close again.
+ */
+export type HealthState = 'closed' | 'open' | 'half-open';
+
+export interface BucketHealthSnapshot {
+  state: HealthState;
+  /** Consecutive failed HEADs (reset by any answer). */
+  failures: number;
+}
+
+export interface ExistenceStats {
+  /** Answers served from the cache or the inventory without a HEAD. */
+  hits: number;
+  /** `check` calls that found nothing cached (then coalesced, sent a HEAD, skipped or overflowed). */
+  misses: number;
+  /** `check` calls that waited on a HEAD already in flight for the same (bucket, digest). */
+  coalesced: number;
+  /** Finished HEADs by outcome; every HeadOutcome key is present, starting at 0. */
+  heads: Record<HeadOutcome, number>;
+  /** Lookups answered `unknown` at once because the bucket was open or half-open. */
+  skipped: number;
+  /** `check` calls answered `unknown` at once because `max_inflight` HEADs were running. */
+  overflow: number;
+  /** Entries in the bounded cache (inventory digests are not counted here). */
+  size: number;
+  /** HEADs running now. */
+  inflight: number;
+  /** Digests preloaded from the inventory. */
+  inventory: number;
+  /** Health of every bucket that has been checked, by bucket name. */
+  buckets: Record<string, BucketHealthSnapshot>;
+}
+
+export interface ExistenceChecker {
+  /**
+   * The cached answer for (bucket, digest) with no I/O, or undefined when only a HEAD can
+   * tell. Kept synchronous so a warm-cache blob redirect costs no promise. Answers `unknown`
+   * while the bucket is being skipped, and undefined once its cool-down is over so that the
+   * following `check` becomes the half-open probe.
+   */
+  peek(bucket: BucketConfig, digest: string): Presence | undefined;
+  /** Resolves the presence, issuing at most one HEAD per (bucket, digest) at a time. Never rejects. */
+  check(bucket: BucketConfig, digest: string): Promise<Presence>;
+  /** False while the bucket is in its failure cool-down (requests skip it at once). */
+  available(bucket: BucketConfig): boolean;
+  stats(): ExistenceStats;
+  /** Closes pooled connections and timers; HEADs still running resolve `unknown`. */
+  close(): Promise<void>;
+}
+
+/**
+ * The slice of a logger the checker writes to. Structural on purpose: a pino logger fits
+ * as is, and so does any object with these two methods.
+ */
+export interface Logger {
+  debug(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+/** Called after every HEAD with its wall-clock duration, e.g. to feed a latency histogram. */
+export type CheckHook = (bucketName: string, outcome: HeadOutcome, durationMs: number) => void;
+
+export interface ExistenceCheckerOptions {
+  /** Object key template, `{digest}` is replaced by `algo:hex` with the colon kept literal. */
+  key: string;
+  check: Config['blobs']['check'];
+  /**
+   * Digests known to be present, answered without a HEAD and never evicted. A bare digest
+   * counts for every bucket; `inventoryKey(bucketName, digest)` counts for one bucket only
+   * (that is what `loadInventory` produces for the JSON object form).
+   */
+  inventory?: ReadonlySet<string> | readonly string[];
+  /** Clock in milliseconds for TTLs and cool-downs; tests inject one. Durations use real time. */
+  now?: () => number;
+  logger?: Logger;
+  onCheck?: CheckHook;
+  /** Extra request headers sent with each HEAD (the user agent, for instance). */
+  headers?: Record<string, string>;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// The process edge: argv, exit codes and signals. Everything else lives in main.ts.
+import { run } from './main.js';
+import { flushLogger } from './log.js';
+
+const result = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+if ('code' in result) {
+  process.exitCode = result.code;
+} else {
+  const { serving } = result;
+  const stop = (signal: NodeJS.Signals): void => {
+    serving.logger.info({ signal }, 'signal received');
+    void serving.stop().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.on('uncaughtException', (error) => {
+    serving.logger.fatal({ err: error }, 'uncaught exception');
+    flushLogger(serving.logger);
+    process.exit(70);
+  });
+}

@@ -1,0 +1,16 @@
+/** What registry-edge knows about where a client is. Every field may be unknown. */
+export interface ClientLocation {
+  /** Cloud provider whose published ranges contain the address (aws, gcp, azure, oracle). */
+  provider?: string;
+  /** Provider region, e.g. `eu-west-3`; absent for global/edge ranges. */
+  region?: string;
+  /** ISO 3166-1 alpha-2 country code from the geolocation database. */
+  country?: string;
+  lat?: number;
+  lon?: number;
+}
+
+/** Resolves a client IP (already normalised: IPv4-mapped IPv6 is plain IPv4) to a location. */
+export interface Locator {
+  locate(ip: string): ClientLocation;
+}

@@ -1,0 +1,126 @@
+/**
+ * Classifies a raw request target against the OCI distribution-spec grammar. Pure: no config,
+ * no I/O. Works on the target exactly as the client sent it (never decoded), so `%2e%2e`,
+ * `%2F` and friends simply fail the grammar instead of being interpreted.
+ */
+
+export type OciErrorCode =
+  | 'NAME_INVALID'
+  | 'DIGEST_INVALID'
+  | 'MANIFEST_INVALID'
+  | 'UNSUPPORTED'
+  | 'TOOMANYREQUESTS';
+
+export type Route =
+  | { kind: 'root' }
+  | { kind: 'privacy' }
+  | { kind: 'ping' }
+  | { kind: 'catalog' }
+  | { kind: 'manifest'; name: string; reference: string; signature: boolean }
+  | { kind: 'tags'; name: string; query: string }
+  | { kind: 'referrers'; name: string; digest: string; query: string }
+  | { kind: 'blob'; name: string; digest: string }
+  | { kind: 'invalid'; code: OciErrorCode; message: string }
+  | { kind: 'too_long' }
+  | { kind: 'unsupported' }
+  | { kind: 'not_found' };
+
+export type RouteKind = Route['kind'];
+
+/** Longest request target we interpret; anything longer is refused before parsing. */
+export const MAX_TARGET_LENGTH = 4096;
+/** Longest repository name; what common registries accept. */
+export const MAX_NAME_LENGTH = 255;
+
+// distribution-spec: path-component = [a-z0-9]+ (separator [a-z0-9]+)*, separator = [_.] | __ | [-]+
+const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+// Only the registered algorithms, at their exact lengths: anything else could not name a blob.
+const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
+// Query strings are copied into Location verbatim, so they must be safe header bytes.
+const SAFE_QUERY = /^[\x21-\x22\x24-\x7e]*$/;
+
+const INVALID_QUERY: Route = invalid('UNSUPPORTED', 'query string contains characters that are not allowed');
+
+function invalid(code: OciErrorCode, message: string): Route {
+  return { kind: 'invalid', code, message };
+}
+
+function validName(name: string): boolean {
+  return name.length <= MAX_NAME_LENGTH && NAME.test(name);
+}
+
+function nameError(name: string): Route {
+  return invalid(
+    'NAME_INVALID',
+    name.length > MAX_NAME_LENGTH
+      ? `repository name longer than ${MAX_NAME_LENGTH} characters`
+      : 'invalid repository name: components must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)* separated by /',
+  );
+}
+
+function digestError(): Route {
+  return invalid('DIGEST_INVALID', 'invalid digest: expected sha256:<64 hex> or sha512:<128 hex>, lower case');
+}
+
+export function isValidDigest(digest: string): boolean {
+  return DIGEST.test(digest);
+}
+
+export function classify(target: string): Route {
+  if (target.length > MAX_TARGET_LENGTH) return { kind: 'too_long' };
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const query = q === -1 ? '' : target.slice(q);
+
+  if (path === '/') return { kind: 'root' };
+  if (path === '/privacy') return { kind: 'privacy' };
+  if (path === '/v2' || path === '/v2/') return { kind: 'ping' };
+  if (!path.startsWith('/v2/')) return { kind: 'not_found' };
+  if (path === '/v2/_catalog') return { kind: 'catalog' };
+
+  const rest = path.slice(4);
+  const last = rest.lastIndexOf('/');
+  if (last <= 0) return { kind: 'unsupported' };
+  const leaf = rest.slice(last + 1);
+  const beforeLeaf = rest.slice(0, last);
+  const second = beforeLeaf.lastIndexOf('/');
+  if (second <= 0) return { kind: 'unsupported' };
+  const verb = beforeLeaf.slice(second + 1);
+  const name = beforeLeaf.slice(0, second);
+
+  switch (verb) {
+    case 'manifests': {
+      if (!validName(name)) return nameError(name);
+      if (leaf.includes(':')) {
+        if (!DIGEST.test(leaf)) return digestError();
+        return { kind: 'manifest', name, reference: leaf, signature: false };
+      }
+      if (!TAG.test(leaf)) {
+        return invalid('MANIFEST_INVALID', 'invalid tag: expected [A-Za-z0-9_][A-Za-z0-9._-]{0,127} or a digest');
+      }
+      return { kind: 'manifest', name, reference: leaf, signature: COSIGN_TAG.test(leaf) };
+    }
+    case 'blobs': {
+      if (leaf === 'uploads') return { kind: 'unsupported' };
+      if (!validName(name)) return nameError(name);
+      if (!DIGEST.test(leaf)) return digestError();
+      return { kind: 'blob', name, digest: leaf };
+    }
+    case 'referrers': {
+      if (!validName(name)) return nameError(name);
+      if (!DIGEST.test(leaf)) return digestError();
+      if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
+      return { kind: 'referrers', name, digest: leaf, query };
+    }
+    case 'tags': {
+      if (leaf !== 'list') return { kind: 'unsupported' };
+      if (!validName(name)) return nameError(name);
+      if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
+      return { kind: 'tags', name, query };
+    }
+    default:
+      return { kind: 'unsupported' };
+  }
+}

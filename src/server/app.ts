@@ -1,0 +1,172 @@
+import { Hono, type Context } from 'hono';
+import type { HttpBindings } from '@hono/node-server';
+import type { IncomingMessage } from 'node:http';
+import { classify, type Route, type RouteKind } from '../routing/classify.js';
+import { ALLOWED_METHODS, decide, isReadMethod, ociErrorBody, type Decision } from '../routing/decide.js';
+import { resolveClientIp, truncateIp, type ClientIpResult, type IpFamily } from '../net/ip.js';
+import type { ClientLocation } from '../geo/types.js';
+import type { Logger } from '../log.js';
+import { routeBlob, type BlobOutcome } from './route-blob.js';
+import type { Runtime, RuntimeHolder } from './runtime.js';
+
+/** What happened to one request, for logs and metrics. */
+export interface RequestRecord {
+  method: string;
+  kind: RouteKind | 'method_not_allowed' | 'rate_limited';
+  status: number;
+  /** `origin`, `signatures`, `info`, `privacy`, a bucket name, or `none`. */
+  target: string;
+  /** Repository name, when the route has one (metrics export it only when asked to). */
+  repo: string | undefined;
+  client: ClientLocation | undefined;
+  ip: string | undefined;
+  family: IpFamily | undefined;
+  durationMs: number;
+}
+
+export interface AppHooks {
+  onRequest?(record: RequestRecord, rt: Runtime): void;
+  /** Seconds the client must wait when over its rate limit, else 0. */
+  rateLimit?(ip: string, rt: Runtime): number;
+}
+
+type Env = { Bindings: HttpBindings };
+type ErrorDecision = Extract<Decision, { type: 'error' }>;
+
+const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' } as const;
+const PING_HEADERS = { ...API_VERSION, 'Content-Length': '0' } as const;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function errorResponse(c: Context<Env>, decision: ErrorDecision, extra?: Record<string, string>): Response {
+  if (decision.code === undefined) {
+    return c.body(`${decision.message}\n`, decision.status as 404, { 'Content-Type': 'text/plain; charset=utf-8', ...extra });
+  }
+  return c.body(ociErrorBody(decision.code, decision.message), decision.status as 400, {
+    'Content-Type': JSON_TYPE,
+    ...API_VERSION,
+    ...extra,
+  });
+}
+
+function repoOf(route: Route): string | undefined {
+  return 'name' in route ? route.name : undefined;
+}
+
+function clientIpOf(incoming: IncomingMessage, rt: Runtime): ClientIpResult {
+  return resolveClientIp(incoming.socket.remoteAddress, incoming.headers['x-forwarded-for'], rt.config.client_ip.trusted_hops);
+}
+
+/** One request in flight: what the log line and the metrics need once it is answered. */
+interface Exchange {
+  rt: Runtime;
+  incoming: IncomingMessage;
+  method: string;
+  started: number;
+  ip: ClientIpResult | undefined;
+}
+
+/**
+ * The public listener's application: one catch-all handler, because the decision comes from
+ * our own classifier over the raw request target, not from a router that would decode and
+ * normalise the path first.
+ */
+export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}): Hono<Env> {
+  const app = new Hono<Env>();
+
+  const record = (
+    x: Exchange,
+    kind: RequestRecord['kind'],
+    status: number,
+    target: string,
+    repo?: string,
+    client?: ClientLocation,
+  ): void => {
+    const durationMs = performance.now() - x.started;
+    const logged = logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
+    if (x.ip === undefined && logged && x.rt.config.log.client_ip !== 'none') x.ip = clientIpOf(x.incoming, x.rt);
+    const ip = x.ip?.ok ? x.ip : undefined;
+    const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, ip: ip?.ip, family: ip?.family, durationMs };
+    hooks.onRequest?.(entry, x.rt);
+    if (logged) logRequest(logger, x.rt, entry);
+  };
+
+  app.all('*', (c): Response | Promise<Response> => {
+    const incoming = c.env.incoming;
+    const x: Exchange = { rt: holder.current, incoming, method: incoming.method ?? 'GET', started: performance.now(), ip: undefined };
+
+    if (hooks.rateLimit !== undefined) {
+      x.ip = clientIpOf(incoming, x.rt);
+      const wait = x.ip.ok ? hooks.rateLimit(x.ip.ip, x.rt) : 0;
+      if (wait > 0) {
+        record(x, 'rate_limited', 429, 'none');
+        return c.body(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), 429, {
+          'Content-Type': JSON_TYPE,
+          'Retry-After': String(Math.max(1, Math.ceil(wait))),
+          ...API_VERSION,
+        });
+      }
+    }
+
+    if (!isReadMethod(x.method)) {
+      record(x, 'method_not_allowed', 405, 'none');
+      return errorResponse(
+        c,
+        { type: 'error', status: 405, code: 'UNSUPPORTED', message: 'method not allowed: this front door serves pulls only (GET, HEAD)' },
+        { Allow: ALLOWED_METHODS },
+      );
+    }
+
+    const route = classify(incoming.url ?? '/');
+    const decision = decide(route, x.rt.plan);
+    switch (decision.type) {
+      case 'redirect':
+        record(x, route.kind, 307, decision.target, repoOf(route));
+        return c.body(null, 307, { Location: decision.location, 'Content-Length': '0' });
+      case 'ping':
+        record(x, route.kind, 200, 'none');
+        return c.body(null, 200, PING_HEADERS);
+      case 'error':
+        record(x, route.kind, decision.status, 'none', repoOf(route));
+        return errorResponse(c, decision);
+      case 'blob': {
+        const ip = (x.ip ??= clientIpOf(incoming, x.rt));
+        if (!ip.ok) {
+          record(x, route.kind, 400, 'none', decision.name);
+          return errorResponse(c, { type: 'error', status: 400, code: 'UNSUPPORTED', message: `cannot determine the client address: ${ip.reason}` });
+        }
+        const redirect = (outcome: BlobOutcome): Response => {
+          record(x, route.kind, 307, outcome.target, decision.name, outcome.client);
+          return c.body(null, 307, { Location: outcome.location, 'Content-Length': '0' });
+        };
+        const outcome = routeBlob(x.rt, decision.name, decision.digest, ip.ip, ip.family);
+        return outcome instanceof Promise ? outcome.then(redirect) : redirect(outcome);
+      }
+    }
+  });
+
+  app.onError((error, c) => {
+    logger.error({ err: error, url: c.env.incoming.url }, 'request failed');
+    return c.body(ociErrorBody('UNSUPPORTED', 'internal error'), 500, { 'Content-Type': JSON_TYPE });
+  });
+
+  return app;
+}
+
+function logRequest(logger: Logger, rt: Runtime, record: RequestRecord): void {
+  const mode = rt.config.log.client_ip;
+  const ip =
+    record.ip === undefined || mode === 'none' ? undefined : mode === 'full' ? record.ip : truncateIp(record.ip, record.family ?? 'ipv4');
+  const fields = {
+    method: record.method,
+    route: record.kind,
+    status: record.status,
+    target: record.target,
+    bucket: record.kind === 'blob' && record.target !== 'origin' && record.target !== 'none' ? record.target : undefined,
+    provider: record.client?.provider,
+    region: record.client?.region,
+    client_ip: ip,
+    ms: Math.round(record.durationMs * 1000) / 1000,
+  };
+  if (record.status >= 500) logger.error(fields, 'request');
+  else logger.info(fields, 'request');
+}

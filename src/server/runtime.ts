@@ -1,0 +1,67 @@
+import type { BucketConfig, Config } from '../config/types.js';
+import type { ClientLocation } from '../geo/types.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { ExistenceChecker } from '../blobs/types.js';
+import type { Locator } from '../geo/types.js';
+import { buildPlan, type BucketRanker, type RoutingPlan } from '../routing/plan.js';
+
+export interface GeoStatus {
+  /** Whether the compiled cloud ranges were loaded (otherwise routing is by geography only). */
+  rangesLoaded: boolean;
+  rangesBuiltAt: Date | undefined;
+  locationsLoaded: boolean;
+}
+
+/**
+ * One consistent generation of everything a request reads: configuration, routing plan, geo
+ * data and existence cache. A reload builds a new one and swaps it in whole, so no request
+ * ever sees half of an old configuration and half of a new one.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly source: string;
+  readonly plan: RoutingPlan;
+  readonly locator: Locator;
+  readonly checker: ExistenceChecker;
+  readonly geo: GeoStatus;
+  /** Great-circle distance from a client to a bucket, when both locations are known. */
+  readonly distanceKm: ((client: ClientLocation, bucket: BucketConfig) => number | undefined) | undefined;
+  close(): Promise<void>;
+}
+
+export interface RuntimeParts {
+  loaded: LoadedConfig;
+  locator: Locator;
+  rank?: BucketRanker;
+  checker: ExistenceChecker;
+  geo: GeoStatus;
+  distanceKm?: (client: ClientLocation, bucket: BucketConfig) => number | undefined;
+  close?: () => Promise<void> | void;
+}
+
+export function assembleRuntime(parts: RuntimeParts): Runtime {
+  return {
+    config: parts.loaded.config,
+    source: parts.loaded.source,
+    plan: buildPlan(parts.loaded.config, parts.rank),
+    locator: parts.locator,
+    checker: parts.checker,
+    geo: parts.geo,
+    distanceKm: parts.distanceKm,
+    async close() {
+      await parts.checker.close();
+      await parts.close?.();
+    },
+  };
+}
+
+/** The single mutable reference the request path reads; swapped atomically on reload. */
+export class RuntimeHolder {
+  constructor(public current: Runtime) {}
+
+  swap(next: Runtime): Runtime {
+    const previous = this.current;
+    this.current = next;
+    return previous;
+  }
+}

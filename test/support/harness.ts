@@ -1,0 +1,111 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { validateConfig } from '../../src/config/load.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { buildRuntime } from '../../src/server/build.js';
+import { RuntimeHolder } from '../../src/server/runtime.js';
+import { startServer, type RunningServer } from '../../src/server/serve.js';
+import type { AppHooks } from '../../src/server/app.js';
+
+/** Collects a logger's JSON lines so tests can assert on what operators would read. */
+export class LogCapture extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line));
+    done();
+  }
+  messages(msg: string): Array<Record<string, unknown>> {
+    return this.lines.filter((l) => l.msg === msg);
+  }
+}
+
+export interface EdgeUnderTest {
+  url: string;
+  port: number;
+  running: RunningServer;
+  holder: RuntimeHolder;
+  logs: LogCapture;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Starts the real public server in-process on an ephemeral loopback port. */
+export async function startEdge(doc: Record<string, unknown>, options: { now?: () => number; hooks?: AppHooks } = {}): Promise<EdgeUnderTest> {
+  const merged = { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, ...doc };
+  const config = validateConfig(merged, 'test');
+  const logs = new LogCapture();
+  const logger = createLogger(config.log.level, logs);
+  const holder = new RuntimeHolder(await buildRuntime({ config, source: 'test' }, logger, { now: options.now }));
+  const running = await startServer(config, holder, logger, options.hooks);
+  return {
+    url: `http://127.0.0.1:${running.port}`,
+    port: running.port,
+    running,
+    holder,
+    logs,
+    logger,
+    async close() {
+      await running.shutdown();
+      await holder.current.close();
+    },
+  };
+}
+
+export interface BucketServer {
+  url: string;
+  /** Every request the bucket saw, as "METHOD path". */
+  requests: string[];
+  heads(path?: string): number;
+  close(): Promise<void>;
+}
+
+/** A real HTTP bucket: answers 200 for the object paths it holds, 404 otherwise, and counts requests. */
+export async function startBucket(present: Iterable<string>, handler?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<BucketServer> {
+  const objects = new Set(present);
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (handler?.(req, res)) return;
+    res.writeHead(objects.has(req.url ?? '') ? 200 : 404, { 'Content-Length': '0' });
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    heads: (path) => requests.filter((r) => r.startsWith('HEAD ') && (path === undefined || r === `HEAD ${path}`)).length,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A request that never follows redirects and never normalises the path (fetch would do both). */
+export async function get(base: string, path: string, init: { method?: string; headers?: Record<string, string> } = {}): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}> {
+  const { request } = await import('node:http');
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path, method: init.method ?? 'GET', headers: init.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export const DIGEST_A = `sha256:${'a'.repeat(64)}`;
+export const DIGEST_B = `sha256:${'b'.repeat(64)}`;
+export const DIGEST_512 = `sha512:${'c'.repeat(128)}`;

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { classify, MAX_TARGET_LENGTH, type Route } from '../../src/routing/classify.js';
+
+const S256 = `sha256:${'0123456789abcdef'.repeat(4)}`;
+const S512 = `sha512:${'0123456789abcdef'.repeat(8)}`;
+const COSIGN = `sha256-${'ab'.repeat(32)}`;
+
+const table: Array<[string, Route]> = [
+  ['/', { kind: 'root' }],
+  ['/privacy', { kind: 'privacy' }],
+  ['/v2', { kind: 'ping' }],
+  ['/v2/', { kind: 'ping' }],
+  ['/v2/_catalog', { kind: 'catalog' }],
+  ['/v2/pause/manifests/3.9', { kind: 'manifest', name: 'pause', reference: '3.9', signature: false }],
+  ['/v2/library/app/manifests/latest', { kind: 'manifest', name: 'library/app', reference: 'latest', signature: false }],
+  ['/v2/a/b/c/d/manifests/v1.0.0-rc_1', { kind: 'manifest', name: 'a/b/c/d', reference: 'v1.0.0-rc_1', signature: false }],
+  [`/v2/pause/manifests/${S256}`, { kind: 'manifest', name: 'pause', reference: S256, signature: false }],
+  [`/v2/pause/manifests/${S512}`, { kind: 'manifest', name: 'pause', reference: S512, signature: false }],
+  [`/v2/pause/manifests/${COSIGN}.sig`, { kind: 'manifest', name: 'pause', reference: `${COSIGN}.sig`, signature: true }],
+  [`/v2/pause/manifests/${COSIGN}.att`, { kind: 'manifest', name: 'pause', reference: `${COSIGN}.att`, signature: true }],
+  [`/v2/pause/manifests/${COSIGN}.sbom`, { kind: 'manifest', name: 'pause', reference: `${COSIGN}.sbom`, signature: true }],
+  [`/v2/pause/manifests/${COSIGN}.txt`, { kind: 'manifest', name: 'pause', reference: `${COSIGN}.txt`, signature: false }],
+  // A name may itself contain a "manifests" component: the verb is read from the right.
+  ['/v2/x/manifests/y/manifests/z', { kind: 'manifest', name: 'x/manifests/y', reference: 'z', signature: false }],
+  ['/v2/my-org/my__app.v2/manifests/t', { kind: 'manifest', name: 'my-org/my__app.v2', reference: 't', signature: false }],
+  ['/v2/pause/tags/list', { kind: 'tags', name: 'pause', query: '' }],
+  ['/v2/pause/tags/list?n=1&last=3.8', { kind: 'tags', name: 'pause', query: '?n=1&last=3.8' }],
+  [`/v2/pause/referrers/${S256}`, { kind: 'referrers', name: 'pause', digest: S256, query: '' }],
+  [`/v2/pause/referrers/${S256}?artifactType=application%2Fvnd.dev.cosign`, { kind: 'referrers', name: 'pause', digest: S256, query: '?artifactType=application%2Fvnd.dev.cosign' }],
+  [`/v2/library/app/blobs/${S256}`, { kind: 'blob', name: 'library/app', digest: S256 }],
+  [`/v2/pause/blobs/${S512}`, { kind: 'blob', name: 'pause', digest: S512 }],
+  [`/v2/pause/blobs/${S256}?ignored=1`, { kind: 'blob', name: 'pause', digest: S256 }],
+  ['/v2/pause/blobs/uploads', { kind: 'unsupported' }],
+  ['/v2/pause/blobs/uploads/1234', { kind: 'unsupported' }],
+  ['/v2/pause/tags/other', { kind: 'unsupported' }],
+  ['/v2/pause', { kind: 'unsupported' }],
+  ['/v2/pause/something/else', { kind: 'unsupported' }],
+  ['/v2/_catalog/x', { kind: 'unsupported' }],
+  ['/v3/', { kind: 'not_found' }],
+  ['/favicon.ico', { kind: 'not_found' }],
+  ['/privacy/', { kind: 'not_found' }],
+  ['', { kind: 'not_found' }],
+  ['http://evil.example/v2/', { kind: 'not_found' }],
+];
+
+const invalid: Array<[string, string]> = [
+  ['/v2/PAUSE/manifests/3.9', 'NAME_INVALID'],
+  ['/v2/a/../b/manifests/x', 'NAME_INVALID'],
+  ['/v2/a/./b/manifests/x', 'NAME_INVALID'],
+  ['/v2/%2e%2e/manifests/x', 'NAME_INVALID'],
+  ['/v2/a%2Fb/manifests/x', 'NAME_INVALID'],
+  ['/v2//host/manifests/x', 'NAME_INVALID'],
+  ['/v2/a\\b/manifests/x', 'NAME_INVALID'],
+  ['/v2/-a/manifests/x', 'NAME_INVALID'],
+  ['/v2/a-/manifests/x', 'NAME_INVALID'],
+  ['/v2/a___b/manifests/x', 'NAME_INVALID'],
+  ['/v2/caf\u00e9/manifests/x', 'NAME_INVALID'],
+  [`/v2/${'a'.repeat(256)}/manifests/x`, 'NAME_INVALID'],
+  ['/v2/pause/manifests/.hidden', 'MANIFEST_INVALID'],
+  [`/v2/pause/manifests/${'t'.repeat(129)}`, 'MANIFEST_INVALID'],
+  ['/v2/pause/manifests/', 'MANIFEST_INVALID'],
+  ['/v2/pause/manifests/a%00b', 'MANIFEST_INVALID'],
+  ['/v2/pause/manifests/sha256:abc', 'DIGEST_INVALID'],
+  [`/v2/pause/manifests/${S256.toUpperCase()}`, 'DIGEST_INVALID'],
+  ['/v2/pause/blobs/sha256:abc', 'DIGEST_INVALID'],
+  [`/v2/pause/blobs/md5:${'a'.repeat(32)}`, 'DIGEST_INVALID'],
+  [`/v2/pause/blobs/sha512:${'a'.repeat(64)}`, 'DIGEST_INVALID'],
+  [`/v2/pause/blobs/${S256}%3F`, 'DIGEST_INVALID'],
+  [`/v2/pause/blobs/${S256}%23x`, 'DIGEST_INVALID'],
+  [`/v2/pause/blobs/${S256}#x`, 'DIGEST_INVALID'],
+  [`/v2/PAUSE/blobs/${S256}`, 'NAME_INVALID'],
+  ['/v2/pause/referrers/latest', 'DIGEST_INVALID'],
+  [`/v2/Pause/referrers/${S256}`, 'NAME_INVALID'],
+  ['/v2/Pause/tags/list', 'NAME_INVALID'],
+  ['/v2/pause/tags/list?n=1%0d%0aX: y', 'UNSUPPORTED'],
+  ['/v2/pause/tags/list?n=1#frag', 'UNSUPPORTED'],
+  [`/v2/pause/referrers/${S256}?a=\u00ff`, 'UNSUPPORTED'],
+];
+
+describe('classify', () => {
+  it.each(table)('%s', (target, expected) => {
+    expect(classify(target)).toEqual(expected);
+  });
+
+  it.each(invalid)('%s is refused with %s', (target, code) => {
+    const route = classify(target);
+    expect(route.kind).toBe('invalid');
+    expect(route.kind === 'invalid' && route.code).toBe(code);
+  });
+
+  it('refuses targets longer than the limit before parsing them', () => {
+    expect(classify(`/v2/${'a/'.repeat(MAX_TARGET_LENGTH)}manifests/x`)).toEqual({ kind: 'too_long' });
+  });
+});
