@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { AnswerCache } from './answers.js';
 import { coarseClock, type CoarseClock } from './clock.js';
-import { inventoryKey } from './inventory.js';
+import { inventoryKey as bucketDigestKey } from './inventory.js';
 import type { BucketConfig } from '../config/types.js';
 import { HeadClient, type HeadResult } from './head.js';
 import { HEALTHY, admits, afterHead, beginProbe, probeDue, type BucketHealth, type HealthPolicy } from './health.js';
@@ -116,7 +116,7 @@ class CachingChecker implements ExistenceChecker {
       if (known !== undefined) return Promise.resolve(known);
     }
     this.counters.misses++;
-    const key = inventoryKey(name, digest);
+    const key = bucketDigestKey(name, digest);
     if (!probe) {
       const running = this.inflight.get(key);
       if (running !== undefined) {
@@ -172,7 +172,7 @@ class CachingChecker implements ExistenceChecker {
       this.counters.hits++;
       return answer;
     }
-    if (this.inventory.size !== 0 && (this.inventory.has(digest) || this.inventory.has(inventoryKey(name, digest)))) {
+    if (this.inventory.size !== 0 && (this.inventory.has(digest) || this.inventory.has(bucketDigestKey(name, digest)))) {
       this.counters.hits++;
       return 'present';
     }
