@@ -12,5 +12,11 @@ export interface ClientLocation {
 
 /** Resolves a client IP (already normalised: IPv4-mapped IPv6 is plain IPv4) to a location. */
 export interface Locator {
+  /**
+   * What routing needs, as cheaply as possible: a cloud client's provider and region, or else
+   * a place from the geolocation data. The result may be shared: never mutate it.
+   */
   locate(ip: string): ClientLocation;
+  /** Everything known (cloud and geography merged), for `explain`; any string is accepted. */
+  describe(ip: string): ClientLocation;
 }

@@ -156,8 +156,8 @@ function locationCandidates(plan: RoutingPlan, client: ClientLocation): readonly
 function locationKey(plan: RoutingPlan, client: ClientLocation): string {
   if (client.provider !== undefined) return `${client.provider}\u0000${client.region ?? ''}`;
   if (plan.config.routing.others === 'nearest' && client.lat !== undefined && client.lon !== undefined) {
-    // One-degree cells (about 100 km): finer precision cannot change which bucket is nearest in practice.
-    return `@${Math.round(client.lat)},${Math.round(client.lon)}`;
+    // 0.1-degree cells (~11 km): finer than IP geolocation can tell places apart.
+    return `@${Math.round(client.lat * 10)},${Math.round(client.lon * 10)}`;
   }
   return '';
 }

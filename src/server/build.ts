@@ -1,7 +1,13 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import type { LoadedConfig } from '../config/load.js';
-import type { Locator } from '../geo/types.js';
+import { packageRoot, type LoadedConfig } from '../config/load.js';
+import type { BucketConfig } from '../config/types.js';
+import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
+import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
+import type { ClientLocation } from '../geo/types.js';
 import type { Logger } from '../log.js';
+import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
 
 export interface BuildOptions {
@@ -11,11 +17,45 @@ export interface BuildOptions {
   onCheck?: CheckHook;
 }
 
+/**
+ * Relative data paths in the embedded default belong to the package (the ranges that
+ * `geo update` wrote next to it); in a user's file they are relative to the working directory.
+ */
+function dataPath(path: string, loaded: LoadedConfig): string {
+  if (isAbsolute(path)) return path;
+  return loaded.source.startsWith('embedded default') ? join(packageRoot(), path) : resolve(path);
+}
+
+/** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
+export function nearestRanker(regions: RegionCoordinates): BucketRanker {
+  return (client, planned) => {
+    const byConfig = new Map<BucketConfig, PlannedBucket>(planned.map((p) => [p.config, p]));
+    return rankBuckets(client, planned.map((p) => p.config), regions).map((r) => byConfig.get(r.bucket) as PlannedBucket);
+  };
+}
+
 /** Loads every file a configuration names and assembles a runtime; throws when one is invalid. */
 export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options: BuildOptions = {}): Promise<Runtime> {
   const { config } = loaded;
   const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
-  const locator: Locator = { locate: () => ({}) };
+  const geoLogger = logger.child({ component: 'geo' });
+  const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
+  const ranges = dataPath(config.geo.ranges, loaded);
+  const locations = config.geo.locations.map((path) => dataPath(path, loaded));
+  const compact = join(dirname(ranges), COMPACT_LOCATIONS_FILE);
+  // City data is only worth its memory when routing uses it or it is already compact;
+  // the raw DB-IP files (~135 MB) are loaded only for routing.others: nearest.
+  const geolocation = config.routing.others === 'nearest' || locations.length > 0 || existsSync(compact);
+  const locator = await createLocator({ ranges, locations, log, geolocation, compactLocations: compact });
+  const regions = loadRegions();
+
+  const rank = nearestRanker(regions);
+  const distanceKm = (client: ClientLocation, bucket: BucketConfig): number | undefined => {
+    const from = clientPoint(client, regions);
+    const to = bucketLocation(bucket, regions);
+    return from && to ? Math.round(haversineKm(from, to)) : undefined;
+  };
+
   const checker = createExistenceChecker({
     key: config.blobs.key,
     check: config.blobs.check,
@@ -28,7 +68,14 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
   return assembleRuntime({
     loaded,
     locator,
+    rank,
     checker,
-    geo: { rangesLoaded: false, rangesBuiltAt: undefined, locationsLoaded: false },
+    distanceKm,
+    geo: {
+      rangesLoaded: locator.rangesBuiltAt !== undefined,
+      rangesBuiltAt: locator.rangesBuiltAt,
+      locationsLoaded: locator.locationFiles.length > 0,
+    },
+    close: () => locator.close(),
   });
 }

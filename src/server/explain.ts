@@ -55,9 +55,11 @@ export async function explain(rt: Runtime, request: ExplainRequest): Promise<Exp
       const ip = normalizeIp(request.ip);
       const family = ipFamily(ip);
       if (family === undefined) return { ...base, status: 400, error: `invalid client address ${JSON.stringify(request.ip)}` };
-      const client = rt.locator.locate(ip);
+      // Routing sees what the server sees (locate); the report shows everything known (describe).
+      const located = rt.locator.locate(ip);
+      const client = rt.locator.describe(ip);
       const distance = rt.distanceKm ?? (() => undefined);
-      const candidates = blobCandidates(rt.plan, ip, family, client).map((c) => ({
+      const candidates = blobCandidates(rt.plan, ip, family, located).map((c) => ({
         bucket: c.bucket.name,
         reason: c.reason,
         url: c.bucket.keyPrefix + decision.digest + c.bucket.keySuffix,

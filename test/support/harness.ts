@@ -32,7 +32,8 @@ export interface EdgeUnderTest {
 
 /** Starts the real public server in-process on an ephemeral loopback port. */
 export async function startEdge(doc: Record<string, unknown>, options: { now?: () => number; hooks?: AppHooks } = {}): Promise<EdgeUnderTest> {
-  const merged = { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, ...doc };
+  // No geo data unless a test names some: results must not depend on what `geo update` left behind.
+  const merged = { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, geo: { ranges: '/nonexistent/cloud-ranges.mmdb' }, ...doc };
   const config = validateConfig(merged, 'test');
   const logs = new LogCapture();
   const logger = createLogger(config.log.level, logs);

