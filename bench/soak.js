@@ -1,0 +1,408 @@
+#!/usr/bin/env node
+// Soak run: the built binary under minutes of mixed valid and hostile traffic, with a flaky
+// bucket next to a good one. Passes when no request got a 5xx, every Location stayed in scope,
+// the process never died, and its RSS stayed flat. Not part of CI (it takes minutes).
+//
+//   npm run soak -- [--duration S] [--connections N] [--sample S] [--slowloris N]
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const USAGE = `Usage: node bench/soak.js [flags]      (npm run soak -- [flags])
+
+  --duration S      seconds of traffic (default 180)
+  --connections N   keep-alive connections of valid and odd requests (default 32)
+  --sample S        seconds between RSS samples (default 5)
+  --slowloris N     sockets held open dripping header bytes at any time (default 20)
+  --help            this text
+`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const ORIGIN = 'https://origin.example';
+const ORIGIN_PATH = 'k8s/images';
+const KEY = '/containers/images/';
+const PRESENT = Array.from({ length: 200 }, () => `sha256:${randomBytes(32).toString('hex')}`);
+
+/** @param {string[]} argv */
+function parseFlags(argv) {
+  const options = { duration: 180, connections: 32, sample: 5, slowloris: 20 };
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] ?? '';
+    if (arg === '--help') return undefined;
+    const [flag = '', inline] = arg.split(/=(.*)/s, 2);
+    const name = flag.replace(/^--/, '');
+    if (!(name in options)) throw new Error(`unknown flag ${arg}`);
+    const value = Number(inline ?? argv[++i]);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`${flag} needs a positive number`);
+    options[/** @type {keyof typeof options} */ (name)] = value;
+  }
+  return options;
+}
+
+/** VmRSS of a process in MiB, or undefined once it is gone. @param {number} pid */
+function rssMiB(pid) {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A bucket on loopback. `good` answers HEAD 200 for the present digests and 404 otherwise;
+ * `flaky` resets, hangs, redirects elsewhere or errors on a share of requests, so the edge's
+ * timeouts, breaker and redirect handling run all the time.
+ * @param {'good' | 'flaky'} kind
+ */
+async function startBucket(kind) {
+  const present = new Set(PRESENT.map((d) => `${KEY}${d}`));
+  let heads = 0;
+  const server = createServer((req, res) => {
+    heads += 1;
+    const roll = Math.random();
+    if (kind === 'flaky') {
+      if (roll < 0.1) return void req.socket.destroy();
+      if (roll < 0.15) return; // hangs until the edge gives up
+      if (roll < 0.25) {
+        res.writeHead(301, { Location: `https://elsewhere.example${req.url ?? ''}`, 'Content-Length': '0' });
+        return void res.end();
+      }
+      if (roll < 0.35) {
+        res.writeHead(503, { 'Content-Length': '0' });
+        return void res.end();
+      }
+    }
+    res.writeHead(present.has(req.url ?? '') ? 200 : 404, { 'Content-Length': '0' });
+    res.end();
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    heads: () => heads,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}
+
+/** @param {string} configFile */
+async function startEdge(configFile) {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const logged = { errors: 0, lines: 0, last: '' };
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d.toString()));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening" line within 15 s; stderr: ${stderr}`)), 15_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      logged.lines += 1;
+      // One line per request at info: parse only the few that matter.
+      if (line.includes('"level":50') || line.includes('"level":60')) {
+        logged.errors += 1;
+        logged.last = line.slice(0, 300);
+      } else if (line.includes('"msg":"listening"')) {
+        const entry = JSON.parse(line);
+        clearTimeout(timer);
+        resolve(entry.port);
+      }
+    });
+    void exited.then((code) => reject(new Error(`edge exited (${code}) before listening; stderr: ${stderr}`)));
+  });
+  return { child, port: /** @type {number} */ (port), logged, exited, stderr: () => stderr };
+}
+
+/** Weighted mix of what the keep-alive connections ask for. @param {string[]} bucketUrls */
+function requestMix(bucketUrls) {
+  const digest = () => `sha256:${randomBytes(32).toString('hex')}`;
+  const pick = (/** @type {string[]} */ list) => list[Math.floor(Math.random() * list.length)] ?? '';
+  /** @type {Array<[number, () => { method?: string, path: string, headers?: Record<string, string> }]>} */
+  const mix = [
+    [20, () => ({ path: `/v2/library/pause/manifests/${pick(['3.9', 'latest', '3.10'])}` })],
+    [25, () => ({ path: `/v2/library/pause/blobs/${pick(PRESENT)}` })],
+    [10, () => ({ path: `/v2/library/pause/blobs/${digest()}` })],
+    [5, () => ({ path: '/v2/library/pause/tags/list?n=10' })],
+    [3, () => ({ path: `/v2/library/pause/referrers/${pick(PRESENT)}` })],
+    [3, () => ({ path: '/v2/' })],
+    [3, () => ({ method: 'HEAD', path: `/v2/library/pause/blobs/${pick(PRESENT)}` })],
+    [4, () => ({ method: pick(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']), path: '/v2/library/pause/manifests/1' })],
+    [
+      15,
+      () => ({
+        path: pick([
+          '/v2/a/../b/manifests/x',
+          '/v2/%2e%2e/%2e%2e/manifests/x',
+          '/v2/a%2Fb/blobs/sha256:00',
+          '//evil.example/v2/a/manifests/x',
+          '/v2//evil.example/a/manifests/x',
+          '/v2/%252e%252e/manifests/x',
+          '/v2/a/manifests/x%00',
+          '/v2/a/manifests/x%0d%0aSet-Cookie:%20a=b',
+          `/v2/a/blobs/sha256:${'a'.repeat(32)}%3F${'a'.repeat(29)}`,
+          '/v2/UPPER/manifests/x',
+          '/v2/%C3%BCber/manifests/x',
+          `/v2/a/blobs/md5:${'a'.repeat(32)}`,
+          `/v2/${'a/'.repeat(3000)}manifests/x`,
+          '/v2/_catalog',
+          '/.env',
+          '/wp-login.php',
+        ]),
+      }),
+    ],
+    [4, () => ({ path: `/v2/x/blobs/${pick(PRESENT)}`, headers: { 'X-Forwarded-For': pick(['garbage', '1.2.3.4:80', '[::1]:80', 'fe80::1%eth0', '1.1.1.1,'.repeat(500)]) } })],
+    [3, () => ({ path: '/v2/', headers: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`x-h${i}`, 'v'])) })],
+  ];
+  const total = mix.reduce((sum, [weight]) => sum + weight, 0);
+  const registryPrefix = `${ORIGIN}/v2/${ORIGIN_PATH}/`;
+  return {
+    next() {
+      let roll = Math.random() * total;
+      for (const [weight, make] of mix) {
+        roll -= weight;
+        if (roll < 0) return make();
+      }
+      return mix[0][1]();
+    },
+    /** Promise 2, as a cheap prefix test on every redirect. @param {string | undefined} location */
+    inScope(location) {
+      if (location === undefined || !/^[\x21-\x7e]+$/.test(location)) return false;
+      if (location.startsWith(registryPrefix)) return !location.slice(registryPrefix.length).split(/[?]/)[0]?.split('/').includes('..');
+      return bucketUrls.some((url) => location.startsWith(`${url}${KEY}sha256:`));
+    },
+  };
+}
+
+/**
+ * Raw-socket abuse that autocannon cannot send: slowloris, oversized lines and headers, TLS and
+ * binary garbage, half-sent requests cut off, CONNECT. Runs until `stop()`; counts answers.
+ * @param {number} port @param {number} slowloris
+ */
+function startHostileLoop(port, slowloris) {
+  const tally = { sent: 0, answered: 0, closedSilently: 0, fiveXX: 0, statuses: /** @type {Record<string, number>} */ ({}) };
+  let running = true;
+  let held = 0;
+  const payloads = [
+    () => `GET /v2/${'a/'.repeat(32_768)}manifests/x HTTP/1.1\r\nHost: x\r\n\r\n`,
+    () => `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`,
+    () => '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' + randomBytes(64).toString('latin1'),
+    () => 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+    () => 'GET /v2/a/manifests/x\rLocation: evil HTTP/1.1\r\nHost: x\r\n\r\n',
+    () => `GET /v2/\u00fcber/manifests/x HTTP/1.1\r\nHost: x\r\n\r\n`,
+    () => 'CONNECT evil.example:443 HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+    () => 'GET /v2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ::1\r\n\r\n',
+    () => `GET /v2/a/blobs/${PRESENT[0]} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: ${'9.9.9.9, '.repeat(3000)}\r\n\r\n`,
+  ];
+
+  /** One connection with one payload; resolves when the server closes it or after 5 s. */
+  const once = (/** @type {string} */ payload, /** @type {boolean} */ cutOff) =>
+    new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      let data = '';
+      const timer = setTimeout(() => socket.destroy(), 5000);
+      socket.on('connect', () => {
+        tally.sent += 1;
+        if (cutOff) {
+          socket.write(payload.slice(0, Math.floor(payload.length / 2)));
+          setTimeout(() => socket.resetAndDestroy(), 5);
+        } else socket.write(payload, 'latin1');
+      });
+      socket.on('data', (d) => (data += d.toString('latin1')));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        const match = /^HTTP\/1\.1 (\d{3})/.exec(data);
+        if (match) {
+          tally.answered += 1;
+          tally.statuses[match[1] ?? ''] = (tally.statuses[match[1] ?? ''] ?? 0) + 1;
+          if (Number(match[1]) >= 500) tally.fiveXX += 1;
+        } else if (!cutOff) tally.closedSilently += 1;
+        resolve(undefined);
+      });
+    });
+
+  /** Holds a socket open, dripping one header byte a second, until the server cuts it off. */
+  const drip = () => {
+    held += 1;
+    const socket = connect(port, '127.0.0.1');
+    const text = `GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(10_000)}`;
+    let at = 0;
+    const timer = setInterval(() => {
+      if (!socket.destroyed) socket.write(text[at++ % text.length] ?? 's');
+    }, 1000);
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      held -= 1;
+    });
+  };
+
+  const loop = async () => {
+    while (running) {
+      while (running && held < slowloris) drip();
+      const batch = Array.from({ length: 4 }, (_, i) => once(payloads[Math.floor(Math.random() * payloads.length)]?.() ?? '', i === 3));
+      await Promise.all(batch);
+    }
+  };
+  const done = loop();
+  return {
+    tally,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+async function main() {
+  const options = parseFlags(process.argv.slice(2));
+  if (options === undefined) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm run soak does it for you)`);
+
+  const good = await startBucket('good');
+  const flaky = await startBucket('flaky');
+  const dir = mkdtempSync(join(tmpdir(), 'registry-edge-soak-'));
+  const configFile = join(dir, 'soak.yaml');
+  writeFileSync(
+    configFile,
+    [
+      'listen: { host: 127.0.0.1, port: 0, max_connections: 2000, headers_timeout_ms: 2000, request_timeout_ms: 5000, keep_alive_timeout_ms: 5000 }',
+      `origin: { url: ${ORIGIN}, path: ${ORIGIN_PATH} }`,
+      'admin: { host: 127.0.0.1, port: 0 }',
+      // info, as in production: every request is logged, hostile ones included.
+      'log: { level: info }',
+      `geo: { ranges: ${join(dir, 'no-ranges.mmdb')} }`,
+      `blobs: { key: "${KEY}{digest}", candidates: 2, check: { timeout_ms: 500, max_entries: 5000, max_inflight: 64, negative_ttl_s: 5, ttl_s: 30, failure_threshold: 5, cooldown_ms: 2000 } }`,
+      'buckets:',
+      `  - { name: flaky, url: "${flaky.url}", networks: [127.0.0.0/8] }`,
+      `  - { name: good, url: "${good.url}", networks: [127.0.0.0/8] }`,
+      '',
+    ].join('\n'),
+  );
+
+  const edge = await startEdge(configFile);
+  const pid = edge.child.pid ?? 0;
+  const started = Date.now();
+  const log = (/** @type {string} */ line) => process.stdout.write(`[soak ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
+  log(`edge pid ${pid} on 127.0.0.1:${edge.port}; ${options.duration}s of traffic over ${options.connections} connections + raw-socket abuse`);
+
+  /** @type {Array<{ t: number, rss: number }>} */
+  const samples = [];
+  const counts = { total: 0, fiveXX: 0, outOfScope: 0, statuses: /** @type {Record<string, number>} */ ({}) };
+  /** @type {string[]} */
+  const examples = [];
+  const sample = () => {
+    const rss = rssMiB(pid);
+    if (rss === undefined) return;
+    samples.push({ t: (Date.now() - started) / 1000, rss });
+    log(`rss ${rss.toFixed(1)} MiB, ${counts.total} requests, ${counts.fiveXX} 5xx, ${counts.outOfScope} out-of-scope`);
+  };
+  sample();
+  const sampler = setInterval(sample, options.sample * 1000);
+
+  const mix = requestMix([good.url, flaky.url]);
+  const hostile = startHostileLoop(edge.port, options.slowloris);
+  const result = await autocannon({
+    url: `http://127.0.0.1:${edge.port}`,
+    connections: options.connections,
+    duration: options.duration,
+    timeout: 10,
+    requests: [
+      {
+        setupRequest(request, context) {
+          const next = mix.next();
+          context.path = next.path;
+          return { ...request, method: next.method ?? 'GET', path: next.path, headers: next.headers ?? {} };
+        },
+        onResponse(status, _body, context, headers) {
+          counts.total += 1;
+          counts.statuses[status] = (counts.statuses[status] ?? 0) + 1;
+          if (status >= 500) {
+            counts.fiveXX += 1;
+            if (examples.length < 5) examples.push(`${status} for ${String(context.path).slice(0, 120)}`);
+          }
+          if (status >= 300 && status < 400) {
+            const location = Object.entries(headers).find(([name]) => name.toLowerCase() === 'location')?.[1];
+            if (!mix.inScope(Array.isArray(location) ? location[0] : location)) {
+              counts.outOfScope += 1;
+              if (examples.length < 5) examples.push(`Location ${String(location).slice(0, 120)} for ${String(context.path).slice(0, 120)}`);
+            }
+          }
+        },
+      },
+    ],
+  });
+  await hostile.stop();
+  sample();
+  clearInterval(sampler);
+
+  const alive = edge.child.exitCode === null && edge.child.signalCode === null;
+  edge.child.kill('SIGTERM');
+  const exitCode = await edge.exited;
+  await good.close();
+  await flaky.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const rss = samples.map((s) => s.rss);
+  const first = rss[0] ?? 0;
+  // Growth is judged from the end of warm-up (caches and JIT filled), not from the idle start.
+  const warmAt = Math.min(Math.max(10, options.duration * 0.2), options.duration);
+  const warm = samples.find((s) => s.t >= warmAt)?.rss ?? first;
+  const last = rss[rss.length - 1] ?? 0;
+  const max = Math.max(...rss);
+  const growth = last - warm;
+  const flat = growth <= Math.max(32, warm * 0.5);
+  const summary = {
+    seconds: Math.round((Date.now() - started) / 1000),
+    requests: counts.total,
+    rps: Math.round(counts.total / Math.max(1, result.duration)),
+    statuses: counts.statuses,
+    fiveXX: counts.fiveXX,
+    outOfScopeLocations: counts.outOfScope,
+    connectionErrors: result.errors,
+    timeouts: result.timeouts,
+    hostile: hostile.tally,
+    bucketHeads: { good: good.heads(), flaky: flaky.heads() },
+    logLines: edge.logged.lines,
+    errorLogLines: edge.logged.errors,
+    rssMiB: { first: +first.toFixed(1), warm: +warm.toFixed(1), last: +last.toFixed(1), max: +max.toFixed(1), growthAfterWarmup: +growth.toFixed(1) },
+    edgeAliveAtEnd: alive,
+    edgeExit: exitCode,
+  };
+  process.stdout.write(`\n${JSON.stringify(summary, null, 2)}\n`);
+  /** @type {string[]} */
+  const failures = [];
+  if (!alive) failures.push(`the edge died during the run: ${edge.stderr().slice(-500)}`);
+  if (counts.fiveXX > 0 || hostile.tally.fiveXX > 0) failures.push(`${counts.fiveXX + hostile.tally.fiveXX} responses were 5xx`);
+  if (counts.outOfScope > 0) failures.push(`${counts.outOfScope} Locations pointed outside the configured hosts`);
+  if (result.timeouts > 0) failures.push(`${result.timeouts} requests timed out (a stall)`);
+  if (edge.logged.errors > 0) failures.push(`${edge.logged.errors} error log lines, last: ${edge.logged.last}`);
+  if (!flat) failures.push(`RSS grew ${growth.toFixed(1)} MiB after warm-up (${warm.toFixed(1)} -> ${last.toFixed(1)} MiB)`);
+  for (const example of examples) process.stdout.write(`  e.g. ${example}\n`);
+  process.stdout.write(failures.length === 0 ? '\nsoak: PASS\n' : `\nsoak: FAIL\n  - ${failures.join('\n  - ')}\n`);
+  return failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`soak: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  },
+);
