@@ -1,0 +1,80 @@
+# syntax=docker/dockerfile:1
+#
+# registry-edge container image.
+#
+#   docker build -t registry-edge .                               # GEO_UPDATE=auto
+#   docker build --build-arg GEO_UPDATE=skip -t registry-edge .   # no cloud ranges
+#   docker build --build-arg GEO_UPDATE=from -t registry-edge .   # feeds from ./geo-feeds/
+#
+# The build needs only the npm registry (and, for GEO_UPDATE=auto, the providers'
+# published IP-range feeds). See docs/deploy.md for sizes and the runtime contract.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# Lockfile first so the dependency layer survives source edits. --ignore-scripts: the
+# package's `prepare` script compiles TypeScript, and the sources are not here yet.
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY geo ./geo
+COPY config ./config
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find geo -name '*.ts' -delete
+
+# `geo update` also compacts the bundled DB-IP City Lite database into geo/locations.mmdb,
+# which the server prefers; once that exists the raw package is dead weight in the image.
+#
+# auto: fetch the feeds now; an offline build logs and goes on without ranges (the server
+#       then routes blobs by geography only).
+# skip: no geo step (no ranges; the raw DB-IP files stay).
+# from: compile the feeds found in ./geo-feeds/ of the build context (offline, reproducible);
+#       fails when that directory is missing, because it was asked for explicitly.
+ARG GEO_UPDATE=auto
+# The bind mount sees the whole build context without copying it into a layer, so a
+# missing geo-feeds/ is no error for the modes that do not use it.
+RUN --mount=type=bind,target=/context \
+    set -eu; \
+    ranges=/app/geo/cloud-ranges.mmdb; \
+    case "$GEO_UPDATE" in \
+      skip) echo "geo update skipped (GEO_UPDATE=skip)" ;; \
+      from) \
+        test -d /context/geo-feeds || { echo "GEO_UPDATE=from needs a geo-feeds/ directory in the build context" >&2; exit 1; }; \
+        node dist/src/cli.js geo update --from /context/geo-feeds --out "$ranges" ;; \
+      auto) \
+        timeout 900 node dist/src/cli.js geo update --out "$ranges" \
+          || echo "geo update failed (offline build, or a feed unreachable; see above): without a ranges file the server routes blobs by geography only" >&2 ;; \
+      *) echo "GEO_UPDATE must be auto, skip or from (got '$GEO_UPDATE')" >&2; exit 1 ;; \
+    esac; \
+    rm -f /app/geo/*.tmp; \
+    if [ -s /app/geo/locations.mmdb ]; then \
+      echo "compact geolocation database built: dropping the raw DB-IP package (~135 MB) from the image"; \
+      rm -rf /app/node_modules/@ip-location-db; \
+    fi
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=8080
+WORKDIR /app
+# Owned by root and not writable by the service user: the app never writes to its own
+# tree, which is what lets Kubernetes run it with a read-only root filesystem.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/config ./config
+COPY --from=build /app/geo ./geo
+# So that `kubectl exec ... -- registry-edge explain ...` works like the npm-installed CLI.
+RUN printf '#!/bin/sh\nexec node /app/dist/src/cli.js "$@"\n' > /usr/local/bin/registry-edge \
+ && chmod 0755 /usr/local/bin/registry-edge
+# Numeric, so that Kubernetes' runAsNonRoot can verify it (a user name cannot be checked).
+# 1000 is the `node` user of the official image.
+USER 1000:1000
+EXPOSE 8080 9090
+# Slim images have no curl or wget; Node's own fetch asks the admin listener.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+CMD ["serve"]
