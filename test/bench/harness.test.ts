@@ -1,0 +1,216 @@
+// The load-test harness (`npm run bench`) as its users drive it: real processes on loopback,
+// short rounds, results read back from the files it publishes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { BlockList } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const RUN = join(ROOT, 'bench', 'run.js');
+const BASELINE = join(ROOT, 'bench', 'baseline.js');
+const SHARED_AWS_FEED = resolve(ROOT, '..', 'shared', 'ranges', 'aws-ip-ranges.json');
+/** Short rounds and few connections: these tests check the harness, not the numbers. */
+const TINY = ['--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic'];
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()?.();
+});
+
+function scratchDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-test-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+/** A second, independent server to point --target at: its own process, so it has a pid. */
+async function startTargetServer(): Promise<{ url: string; pid: number }> {
+  const child: ChildProcess = spawn(process.execPath, [BASELINE, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(
+    () =>
+      new Promise<void>((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  );
+  const line = await new Promise<string>((done, fail) => {
+    let text = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('\n')) done(text.split('\n')[0] ?? '');
+    });
+    child.once('exit', () => fail(new Error('target server exited before listening')));
+  });
+  const { port } = JSON.parse(line) as { port: number };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid as number };
+}
+
+interface Summary {
+  rps: number;
+  requests: number;
+  p99Ms: number;
+  cpuUsPerRequest: number | null;
+  statusCounts: Record<string, number>;
+}
+interface Results {
+  settings: { connections: number; rounds: number };
+  geo: { source: string; s3Client: string | null };
+  servers: { id: string; label: string; peakRssKb: number | null }[];
+  startup: Record<string, { samplesMs: number[]; medianMs: number }>;
+  scenarios: { id: string; byServer: Record<string, { summary: Summary; rounds: unknown[] }> }[];
+  checks: unknown[];
+  warnings: string[];
+}
+
+describe('bench/run.js', () => {
+  it('measures the baseline and a --target server and publishes Markdown, JSON and SVG', async () => {
+    const out = scratchDir();
+    const target = await startTargetServer();
+    const result = await runBench([
+      ...TINY, '--servers', 'baseline', '--scenarios', 'S1,S2', '--rounds', '2',
+      '--target', target.url, '--target-pid', String(target.pid), '--target-name', 'other-door', '--out', out,
+    ]);
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('| scenario | server | req/s | vs baseline | p50 ms | p99 ms | max ms | CPU µs/req (vs baseline) | responses |');
+    expect(result.stdout).toMatch(/\| S1 ping \| node:http baseline \| [\d,]+ \| 1\.00x \|/);
+    expect(result.stdout).toMatch(/\| S2 manifest redirect \| other-door \| [\d,]+ \| \d+\.\d\dx \|/);
+
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(expect.arrayContaining(['latest.json', 'latest.md', 'latest.svg']));
+    expect(files.filter((f) => /^\d{8}T\d{6}Z\.(md|json|svg)$/.test(f))).toHaveLength(3);
+    expect(readFileSync(join(out, 'latest.md'), 'utf8')).toContain(result.stdout.trim().split('\n')[0]);
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    expect(json.scenarios.map((s) => s.id)).toEqual(['S1', 'S2']);
+    expect(json.servers.map((s) => s.id)).toEqual(['baseline', 'target']);
+    for (const scenario of json.scenarios) {
+      for (const id of ['baseline', 'target']) {
+        const entry = scenario.byServer[id];
+        expect(entry?.rounds).toHaveLength(2);
+        expect(entry?.summary.rps).toBeGreaterThan(0);
+        expect(entry?.summary.p99Ms).toBeGreaterThan(0);
+        // Both servers answer every request with a 307; the counts are what they sent back.
+        expect(Object.keys(entry?.summary.statusCounts ?? {})).toEqual(['307']);
+        // With --target-pid the target gets CPU and memory columns like the local servers.
+        expect(entry?.summary.cpuUsPerRequest).toBeGreaterThan(0);
+      }
+    }
+    for (const server of json.servers) expect(server.peakRssKb).toBeGreaterThan(10_000);
+    expect(json.startup.baseline?.samplesMs).toHaveLength(1);
+    expect(json.startup.target).toBeUndefined();
+    expect(json.checks).toEqual([]);
+
+    const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    // One bar per scenario and server in each of the two panels (req/s and p99).
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 2 * 2);
+    expect(svg).toContain('other-door');
+  }, 90_000);
+
+  it('flags a registry-edge stand-in whose answers are wrong and leaves the checks out', async () => {
+    const out = scratchDir();
+    const result = await runBench([...TINY, '--servers', 'baseline,edge', '--edge-stub', '--scenarios', 'S1,S3', '--rounds', '1', '--out', out]);
+    expect(result.code).toBe(0);
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    expect(json.geo.source).toBe('synthetic');
+    // The stub is the baseline: a 307 for the ping and a fixed Location for the blob.
+    expect(json.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^S1: registry-edge gave 1 of 1 distinct requests an unexpected answer.*status 307, expected 200/),
+        expect.stringMatching(/^S3: registry-edge gave 1 of 1 .*X-Forwarded-For: 203\.0\.113\.7, 13\.\d+\.\d+\.\d+\).*expected bucket aws-eu-west-3/),
+      ]),
+    );
+    expect(json.checks).toEqual([]);
+    expect(result.stdout).toContain('registry-edge (stub: baseline)');
+  }, 90_000);
+
+  it('rejects bad flags with a message and exit status 2, and prints usage for --help', async () => {
+    const rounds = await runBench(['--rounds', '0']);
+    expect(rounds.code).toBe(2);
+    expect(rounds.stderr).toContain('--rounds must be an integer ≥ 1');
+    const pid = await runBench(['--target-pid', '123']);
+    expect(pid.code).toBe(2);
+    expect(pid.stderr).toContain('--target-pid needs --target');
+    const scenario = await runBench(['--scenarios', 'S9']);
+    expect(scenario.code).toBe(2);
+    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S4, S5');
+    const help = await runBench(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--target URL');
+  }, 30_000);
+});
+
+interface FeedModule {
+  syntheticFeeds(): {
+    aws: { prefixes: { ip_prefix: string; region: string; service: string }[]; ipv6_prefixes: { ipv6_prefix: string; region: string }[] };
+    gcp: { prefixes: { ipv4Prefix: string; scope: string }[] };
+  };
+  normalizeAwsFeed(feed: unknown): { text: string; provider: string; region: string }[];
+  pickRegionAddress(entries: unknown[], provider: string, region: string, options?: { family?: 4 | 6 }): string | undefined;
+}
+// A computed path keeps TypeScript from demanding declarations for the plain-JS bench code.
+const feedModulePath = join(ROOT, 'bench', 'lib', 'feed.js');
+const loadFeedModule = async (): Promise<FeedModule> => (await import(feedModulePath)) as FeedModule;
+
+/** Independent of the bench's own CIDR code: node's BlockList decides containment. */
+function regionsContaining(prefixes: { text: string; region: string }[], ip: string): string[] {
+  const family = ip.includes(':') ? 'ipv6' : 'ipv4';
+  return prefixes
+    .filter(({ text }) => {
+      const [address = '', bits = ''] = text.split('/');
+      if (address.includes(':') !== (family === 'ipv6')) return false;
+      const list = new BlockList();
+      list.addSubnet(address, Number(bits), family);
+      return list.check(ip, family);
+    })
+    .map((p) => p.region);
+}
+
+describe('bench feeds', () => {
+  it('generates a synthetic AWS-format feed of the real one\'s size with unambiguous regions', async () => {
+    const feed = await loadFeedModule();
+    const { aws, gcp } = feed.syntheticFeeds();
+    const total = aws.prefixes.length + aws.ipv6_prefixes.length;
+    expect(total).toBeGreaterThan(15_000);
+    expect(total).toBeLessThan(18_000);
+    expect(gcp.prefixes.length).toBeGreaterThan(900);
+    for (const p of aws.prefixes.slice(0, 50)) {
+      expect(p.ip_prefix).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+      expect(typeof p.region).toBe('string');
+      expect(typeof p.service).toBe('string');
+    }
+    const entries = feed.normalizeAwsFeed(aws);
+    const ip = feed.pickRegionAddress(entries, 'aws', 'eu-west-3');
+    expect(ip).toBeDefined();
+    expect(regionsContaining(entries, ip ?? '')).toEqual(['eu-west-3']);
+  });
+
+  it('picks the S3 client from an eu-west-3 prefix of ../shared/ranges/aws-ip-ranges.json that no other region overlaps', async () => {
+    if (!existsSync(SHARED_AWS_FEED)) throw new Error(`missing ${SHARED_AWS_FEED}: this test reads the shared AWS feed`);
+    const feed = await loadFeedModule();
+    const entries = feed.normalizeAwsFeed(JSON.parse(readFileSync(SHARED_AWS_FEED, 'utf8')));
+    for (const family of [4, 6] as const) {
+      const ip = feed.pickRegionAddress(entries, 'aws', 'eu-west-3', { family });
+      expect(ip).toBeDefined();
+      const regions = regionsContaining(entries, ip ?? '');
+      expect(regions.length).toBeGreaterThan(0);
+      expect(new Set(regions)).toEqual(new Set(['eu-west-3']));
+    }
+  });
+});
