@@ -14,6 +14,11 @@ if ('code' in result) {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // The outcome is logged by the reload itself; a failed reload keeps serving the old state.
+  process.on('SIGHUP', () => {
+    serving.logger.info({ signal: 'SIGHUP' }, 'signal received');
+    void serving.reload('SIGHUP');
+  });
   process.on('uncaughtException', (error) => {
     serving.logger.fatal({ err: error }, 'uncaught exception');
     flushLogger(serving.logger);

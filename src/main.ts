@@ -1,21 +1,34 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConfigError, loadConfig, packageRoot, type LoadedConfig } from './config/load.js';
-import { createLogger, flushLogger, type Logger } from './log.js';
+import type { Config } from './config/types.js';
+import { createLogger, flushLogger, lifecycleLogger, type Logger } from './log.js';
 import { buildRuntime } from './server/build.js';
 import { RuntimeHolder } from './server/runtime.js';
 import { startServer, type RunningServer } from './server/serve.js';
+import type { AppHooks } from './server/app.js';
 import { explain } from './server/explain.js';
 import { buildPlan, redirectHosts } from './routing/plan.js';
+import { adminEnabled, startAdmin, type AdminBackend, type AdminServer } from './ops/admin.js';
+import { attachToPrimary, isClusterWorker, startPrimary } from './ops/cluster.js';
+import { GeoRefresher } from './ops/geo-refresh.js';
+import { EdgeMetrics } from './ops/metrics.js';
+import { LimitSwitch } from './ops/rate-limit.js';
+import { Reloader, type ReloadReport } from './ops/reload.js';
+import type { Service } from './ops/service.js';
 
 export const HELP = `registry-edge: a front door for OCI registries
 
 Usage:
-  registry-edge serve [--config FILE] [--port N]
-      Start the public listener. Without --config (or REGISTRY_EDGE_CONFIG) it runs the
-      embedded default, a replica of registry.k8s.io. SIGTERM/SIGINT drain and stop.
+  registry-edge serve [--config FILE] [--port N] [--workers N|auto]
+      Start the public listener (and the admin listener: /metrics, /healthz, /readyz,
+      /debug/route, POST /reload). Without --config (or REGISTRY_EDGE_CONFIG) it runs the
+      embedded default, a replica of registry.k8s.io. SIGTERM/SIGINT drain and stop; SIGHUP
+      reloads the config and data files. --workers runs N processes sharing the port
+      (auto: one per CPU), restarted when they die.
   registry-edge check-config FILE
       Validate FILE (with environment overrides applied) and print the effective config.
   registry-edge explain --ip IP --path PATH [--method GET] [--config FILE]
@@ -43,15 +56,20 @@ export interface Io {
 
 export class UsageError extends Error {}
 
-/** A started `serve`: the CLI wires signals to `stop`, tests call it directly. */
-export interface ServeHandle {
+/** A started single-process (or worker) `serve`: the CLI wires signals to it, tests call it directly. */
+export interface ServeHandle extends Service {
   running: RunningServer;
   holder: RuntimeHolder;
-  logger: Logger;
-  stop(): Promise<void>;
+  metrics: EdgeMetrics;
+  /** The admin listener, when this process runs one. */
+  admin: AdminServer | undefined;
 }
 
-export type CommandResult = { code: number } | { serving: ServeHandle };
+export type { Service };
+export type CommandResult = { code: number } | { serving: Service };
+
+/** A start-up failure that is neither a usage nor a configuration error (a worker could not start). */
+export class StartupError extends Error {}
 
 function portOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -59,45 +77,170 @@ function portOption(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+function workersOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'auto') return availableParallelism();
+  if (!/^\d{1,3}$/.test(text) || Number(text) < 1 || Number(text) > 256) throw new UsageError(`--workers: expected 1-256 or auto, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+interface ServeOptions {
+  file: string | undefined;
+  port: number | undefined;
+  workers: number | undefined;
+}
+
+function serveOptions(args: string[]): ServeOptions {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' }, workers: { type: 'string' } }, strict: true });
+  return { file: values.config, port: portOption(values.port), workers: workersOption(values.workers) };
+}
+
+/** `--port` wins over the file and the environment, at start and on every reload. */
+function portOverride(port: number | undefined): (config: Config) => void {
+  return (config) => {
+    if (port !== undefined) config.listen.port = port;
+  };
+}
+
 export async function serve(args: string[], io: Io, logger?: Logger): Promise<ServeHandle> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' } }, strict: true });
-  const port = portOption(values.port);
-  const loaded = loadConfig(values.config, io.env);
-  if (port !== undefined) loaded.config.listen.port = port;
+  const options = serveOptions(args);
+  const override = portOverride(options.port);
+  const loaded = loadConfig(options.file, io.env);
+  override(loaded.config);
   const { config } = loaded;
+  // In a --workers child the primary owns the admin listener, reloads and the geo refresh.
+  const inWorker = options.workers !== undefined && isClusterWorker();
   const log = logger ?? createLogger(config.log.level);
-  const holder = new RuntimeHolder(await buildRuntime(loaded, log));
-  const running = await startServer(config, holder, log);
-  const rt = holder.current;
-  log.info(
+
+  let holder: RuntimeHolder | undefined;
+  let running: RunningServer | undefined;
+  const hooks: AppHooks = {};
+  const limits = new LimitSwitch(hooks);
+  const metrics = new EdgeMetrics({ runtime: () => holder?.current, rateLimitClients: () => limits.clients, version: version() });
+  hooks.onRequest = metrics.onRequest;
+  limits.apply(config.limits);
+
+  // Set once serving: an admin POST /reload during start-up is answered "not started yet".
+  const started: { reloader?: Reloader } = {};
+  const reload = async (reason = 'reload'): Promise<ReloadReport> =>
+    started.reloader === undefined ? { ok: false, error: 'not started yet' } : started.reloader.reload(reason);
+  const backend: AdminBackend = {
+    readiness: () => {
+      if (holder === undefined || running === undefined) return { ready: false, reason: 'starting' };
+      if (running.draining) return { ready: false, reason: 'draining' };
+      const rt = holder.current;
+      return {
+        ready: true,
+        config: rt.source,
+        geo: { ranges_loaded: rt.geo.rangesLoaded, ranges_built_at: rt.geo.rangesBuiltAt?.toISOString(), locations_loaded: rt.geo.locationsLoaded },
+      };
+    },
+    metrics: () => metrics.render(),
+    explain: (request) => {
+      if (holder === undefined) throw new Error('not started yet');
+      return explain(holder.current, request);
+    },
+    reload: () => reload('POST /reload'),
+    workers: () => [{ worker: 0, pid: process.pid, state: running === undefined ? 'starting' : 'listening' }],
+  };
+  // Up before the data files load, so probes see a 503 "starting" rather than a refused connection.
+  const admin = !inWorker && adminEnabled(config.admin) ? await startAdmin(config.admin, backend, log) : undefined;
+  try {
+    holder = new RuntimeHolder(await buildRuntime(loaded, log, { onCheck: metrics.onCheck }));
+    running = await startServer(config, holder, log, hooks);
+  } catch (error) {
+    await admin?.close();
+    await holder?.current.close();
+    throw error;
+  }
+  const runtimes = holder;
+  const refresher = inWorker
+    ? undefined
+    : new GeoRefresher({ logger: log, reload: async () => (await reload('geo refresh')).ok, onResult: (result) => metrics.geoRefreshed(result) });
+  const reloader = new Reloader(
+    {
+      file: options.file,
+      env: io.env,
+      override,
+      holder: runtimes,
+      logger: log,
+      build: (next) => buildRuntime(next, log, { onCheck: metrics.onCheck }),
+      onSwap: (next, previous) => {
+        metrics.retire(previous.checker);
+        log.level = next.config.log.level;
+        limits.apply(next.config.limits);
+        refresher?.configure(next.config, next.source);
+      },
+      onClosed: (previous) => metrics.release(previous.checker),
+      onResult: (result) => metrics.reloaded(result),
+    },
+    { listen: config.listen, admin: config.admin },
+  );
+  started.reloader = reloader;
+  refresher?.configure(config, loaded.source);
+
+  const rt = runtimes.current;
+  lifecycleLogger(log).info(
     {
       host: running.host,
       port: running.port,
+      admin_port: admin?.port,
       config: loaded.source,
       origin: rt.plan.originPrefix,
       buckets: config.buckets.length,
       default_bucket: config.default_bucket || undefined,
       trusted_hops: config.client_ip.trusted_hops,
       geo_ranges: rt.geo.rangesLoaded,
+      rate_limit: config.limits.per_ip_rps > 0 ? config.limits : undefined,
     },
-    'listening',
+    inWorker ? 'worker listening' : 'listening',
   );
+  if (inWorker) {
+    attachToPrimary(
+      { metricsJson: () => metrics.registry.getMetricsAsJSON(), reload: (reason) => reload(reason), explain: (request) => explain(runtimes.current, request) },
+      { host: running.host, port: running.port },
+    );
+  }
+
+  const server = running;
   let stopping: Promise<void> | undefined;
   return {
-    running,
-    holder,
+    running: server,
+    holder: runtimes,
+    metrics,
+    admin,
+    adminPort: admin?.port,
     logger: log,
+    reload,
     stop() {
       stopping ??= (async () => {
         log.info({ grace_ms: config.listen.shutdown_timeout_ms }, 'shutting down');
-        await running.shutdown();
-        await holder.current.close();
-        log.info('stopped');
+        refresher?.stop();
+        // Readiness turns 503 at once (the server is draining); the admin port stays up until the end.
+        await server.shutdown();
+        await reloader.closeRetired();
+        await runtimes.current.close();
+        await admin?.close();
+        lifecycleLogger(log).info('stopped');
         flushLogger(log);
       })();
       return stopping;
     },
   };
+}
+
+/** `serve --workers N` in the primary process: fork, supervise, aggregate. */
+async function servePrimary(options: ServeOptions, workers: number, io: Io): Promise<Service> {
+  const override = portOverride(options.port);
+  const loaded = loadConfig(options.file, io.env);
+  override(loaded.config);
+  const logger = createLogger(loaded.config.log.level);
+  try {
+    return await startPrimary({ workers, loaded, file: options.file, env: io.env, override, logger });
+  } catch (error) {
+    flushLogger(logger);
+    throw new StartupError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function readConfigFile(file: string | undefined, io: Io): LoadedConfig {
@@ -156,8 +299,11 @@ export async function run(argv: string[], io: Io): Promise<CommandResult> {
   const [command, ...args] = argv;
   try {
     switch (command) {
-      case 'serve':
+      case 'serve': {
+        const { workers } = serveOptions(args);
+        if (workers !== undefined && !isClusterWorker()) return { serving: await servePrimary(serveOptions(args), workers, io) };
         return { serving: await serve(args, io) };
+      }
       case 'check-config':
         return { code: checkConfig(args, io) };
       case 'explain':
@@ -183,6 +329,10 @@ export async function run(argv: string[], io: Io): Promise<CommandResult> {
     if (error instanceof ConfigError) {
       io.stderr.write(`registry-edge: ${error.message}\n`);
       return { code: EXIT_CONFIG };
+    }
+    if (error instanceof StartupError) {
+      io.stderr.write(`registry-edge: ${error.message}\n`);
+      return { code: 1 };
     }
     if (error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
       io.stderr.write(`registry-edge: ${(error as Error).message}\n\n${HELP}`);

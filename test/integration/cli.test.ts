@@ -124,3 +124,17 @@ describe('the registry-edge binary', () => {
     expect(result.stdout).not.toContain('listening');
   });
 });
+
+describe('lifecycle lines', () => {
+  it('says where it listens even at log.level warn, and nothing per request', async () => {
+    const path = file('quiet.yaml', 'origin: { url: "https://r.example" }\nlog: { level: warn }\nadmin: { port: 0 }\n');
+    const edge = await spawnServe(['--config', path, '--port', '0']);
+    try {
+      await get(`http://127.0.0.1:${edge.port}`, '/v2/x/manifests/1');
+      expect(await edge.stop()).toBe(0);
+      expect(edge.lines.map((l) => l.msg)).toEqual(['listening', 'stopped']);
+    } finally {
+      await edge.stop();
+    }
+  });
+});

@@ -1,0 +1,282 @@
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, HealthState } from '../blobs/types.js';
+import type { RequestRecord } from '../server/app.js';
+import type { Runtime } from '../server/runtime.js';
+import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
+
+export const PREFIX = 'registry_edge_';
+
+/** Redirects take well under a millisecond; cache misses wait for a bucket HEAD (up to seconds). */
+const REQUEST_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+const CHECK_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Distinct repositories counted by name when `metrics.repos` is on; the rest share one series. */
+export const MAX_REPO_SERIES = 1000;
+export const OTHER_REPOS = '_other';
+const HEALTH_STATES: readonly HealthState[] = ['closed', 'half-open', 'open'];
+const UNKNOWN = 'none';
+
+type CacheCounterKey = 'hits' | 'misses' | 'coalesced' | 'skipped' | 'overflow';
+const CACHE_COUNTERS: readonly CacheCounterKey[] = ['hits', 'misses', 'coalesced', 'skipped', 'overflow'];
+
+export interface MetricsOptions {
+  /** The runtime requests use now; undefined before the first one is built. */
+  runtime: () => Runtime | undefined;
+  /** Clients the rate limiter tracks, when it is on. */
+  rateLimitClients?: () => number | undefined;
+  version: string;
+  /** Node's process metrics (CPU, memory, event loop lag, GC); off in tests that make many registries. */
+  processMetrics?: boolean;
+}
+
+/** GET and HEAD are the only methods served; everything else shares one label value. */
+function methodSlot(method: string): 0 | 1 | 2 {
+  return method === 'GET' ? 0 : method === 'HEAD' ? 1 : 2;
+}
+const METHOD_LABELS = ['GET', 'HEAD', 'other'] as const;
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/**
+ * Every metric the service exports. Request-path figures are tallied into plain cells (see
+ * tally.ts); existence-cache, health and geo figures are read from the current runtime when
+ * Prometheus scrapes, so serving a request pays nothing for them.
+ */
+export class EdgeMetrics {
+  readonly registry = new Registry();
+
+  private readonly requests = new TallyCounter(`${PREFIX}requests_total`, 'Requests answered, by route kind, method, status and target (origin, signatures, a bucket name, or none).');
+  private readonly duration = new TallyHistogram(`${PREFIX}request_duration_seconds`, 'Time from request to answer, by route kind.', REQUEST_SECONDS);
+  private readonly blobRedirects = new TallyCounter(
+    `${PREFIX}blob_redirects_total`,
+    'Blob redirects by the client\'s cloud provider and region (none when not in a known cloud) and the target they were sent to: the egress cost picture.',
+  );
+  private readonly repoRequests = new TallyCounter(
+    `${PREFIX}repo_requests_total`,
+    `Requests by repository and route kind; only with metrics.repos: true, at most ${MAX_REPO_SERIES} repositories (the rest count as ${OTHER_REPOS}).`,
+  );
+  private readonly checks = new TallyCounter(`${PREFIX}existence_checks_total`, 'Existence HEADs sent to buckets, by bucket and result.');
+  private readonly checkDuration = new TallyHistogram(`${PREFIX}existence_check_duration_seconds`, 'Existence HEAD latency by bucket.', CHECK_SECONDS);
+  private readonly reloads: Counter<'result'>;
+  private readonly geoRefreshes: Counter<'result'>;
+  private readonly lastReload: Gauge;
+
+  private readonly requestCells = new Map<string, Map<string, Map<number, Array<CounterCell | undefined>>>>();
+  private readonly durationCells = new Map<string, HistogramCell>();
+  private readonly blobCells = new Map<string | undefined, Map<string | undefined, Map<string, CounterCell>>>();
+  private readonly repoCells = new Map<string, Map<string, CounterCell>>();
+  private readonly checkCells = new Map<string, Map<HeadOutcome, CounterCell>>();
+  private readonly checkDurationCells = new Map<string, HistogramCell>();
+
+  /** Cache counters of checkers that were replaced by a reload, so the exported totals never go back. */
+  private readonly retiredTotals: Record<CacheCounterKey, number> = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
+  private readonly retiring = new Set<ExistenceChecker>();
+
+  constructor(private readonly options: MetricsOptions) {
+    const registers = [this.registry];
+    for (const collector of [this.requests, this.duration, this.blobRedirects, this.repoRequests, this.checks, this.checkDuration]) {
+      register(this.registry, collector);
+    }
+
+    for (const key of CACHE_COUNTERS) {
+      const counter: Counter = new Counter({
+        name: `${PREFIX}existence_cache_${key}_total`,
+        help: CACHE_HELP[key],
+        registers,
+        collect: () => {
+          counter.reset();
+          counter.inc(this.cacheTotal(key));
+        },
+      });
+    }
+    const cacheEntries: Gauge = new Gauge({
+      name: `${PREFIX}existence_cache_entries`,
+      help: 'Answers held in the existence cache (summed over workers).',
+      registers,
+      collect: () => cacheEntries.set(this.stats()?.size ?? 0),
+    });
+    const inflight: Gauge = new Gauge({
+      name: `${PREFIX}existence_checks_inflight`,
+      help: 'Existence HEADs running now.',
+      registers,
+      collect: () => inflight.set(this.stats()?.inflight ?? 0),
+    });
+    const bucketState: Gauge<'bucket' | 'state'> = new Gauge({
+      name: `${PREFIX}bucket_state`,
+      help: 'Circuit-breaker state of each configured bucket: 1 for the current state (with --workers, the number of workers seeing it).',
+      labelNames: ['bucket', 'state'],
+      registers,
+      collect: () => {
+        bucketState.reset();
+        const rt = this.options.runtime();
+        if (rt === undefined) return;
+        const health = rt.checker.stats().buckets;
+        for (const bucket of rt.config.buckets) {
+          const state = health[bucket.name]?.state ?? 'closed';
+          for (const candidate of HEALTH_STATES) bucketState.set({ bucket: bucket.name, state: candidate }, candidate === state ? 1 : 0);
+        }
+      },
+    });
+    const rangesLoaded: Gauge = new Gauge({
+      name: `${PREFIX}geo_ranges_loaded`,
+      help: '1 when the cloud ranges MMDB is loaded, else 0 (clients are then located by geography only).',
+      registers,
+      aggregator: 'min',
+      collect: () => rangesLoaded.set(this.options.runtime()?.geo.rangesLoaded === true ? 1 : 0),
+    });
+    const rangesAge: Gauge = new Gauge({
+      name: `${PREFIX}geo_ranges_age_seconds`,
+      help: 'Seconds since the loaded cloud ranges were built (absent when none are loaded).',
+      registers,
+      aggregator: 'max',
+      collect: () => {
+        rangesAge.reset();
+        const builtAt = this.options.runtime()?.geo.rangesBuiltAt;
+        if (builtAt !== undefined) rangesAge.set(Math.max(0, (Date.now() - builtAt.getTime()) / 1000));
+      },
+    });
+    const limited: Gauge = new Gauge({
+      name: `${PREFIX}rate_limit_clients`,
+      help: 'Client addresses (IPv6: /64 prefixes) the rate limiter currently tracks; 0 when limits are off.',
+      registers,
+      collect: () => limited.set(this.options.rateLimitClients?.() ?? 0),
+    });
+    this.reloads = new Counter({
+      name: `${PREFIX}reloads_total`,
+      help: 'Configuration reloads (SIGHUP, POST /reload, geo refresh) by result; with --workers, counted once per worker.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.reloads.inc({ result: 'success' }, 0);
+    this.reloads.inc({ result: 'failure' }, 0);
+    this.geoRefreshes = new Counter({
+      name: `${PREFIX}geo_refreshes_total`,
+      help: 'Background cloud-range feed refreshes (geo.refresh) by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.lastReload = new Gauge({
+      name: `${PREFIX}config_loaded_timestamp_seconds`,
+      help: 'Unix time the running configuration was loaded (start or last successful reload).',
+      registers,
+      aggregator: 'min',
+    });
+    this.lastReload.setToCurrentTime();
+    new Gauge({
+      name: `${PREFIX}build_info`,
+      help: 'Always 1; the version label says which registry-edge is running.',
+      labelNames: ['version'],
+      registers,
+      aggregator: 'max',
+    }).set({ version: options.version }, 1);
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * The app's per-request hook. The fast path is Map lookups and increments; the first request
+   * of a label combination takes the slow path that creates its cell.
+   */
+  readonly onRequest = (record: RequestRecord, rt: Runtime): void => {
+    const { kind, target, status } = record;
+    const slot = methodSlot(record.method);
+    const cell = this.requestCells.get(kind)?.get(target)?.get(status)?.[slot] ?? this.newRequestCell(kind, target, status, slot);
+    cell.value++;
+    (this.durationCells.get(kind) ?? this.newDurationCell(kind)).observe(record.durationMs / 1000);
+    if (kind === 'blob' && status === 307) {
+      const provider = record.client?.provider;
+      const region = record.client?.region;
+      (this.blobCells.get(provider)?.get(region)?.get(target) ?? this.newBlobCell(provider, region, target)).value++;
+    }
+    if (rt.config.metrics.repos && record.repo !== undefined) this.countRepo(record.repo, kind);
+  };
+
+  private newRequestCell(kind: string, target: string, status: number, slot: 0 | 1 | 2): CounterCell {
+    const byTarget = getOrCreate(this.requestCells, kind, () => new Map<string, Map<number, Array<CounterCell | undefined>>>());
+    const byStatus = getOrCreate(byTarget, target, () => new Map<number, Array<CounterCell | undefined>>());
+    const cells = getOrCreate(byStatus, status, (): Array<CounterCell | undefined> => [undefined, undefined, undefined]);
+    const cell = this.requests.cell({ kind, method: METHOD_LABELS[slot], status: String(status), target });
+    cells[slot] = cell;
+    return cell;
+  }
+
+  private newDurationCell(kind: string): HistogramCell {
+    return getOrCreate(this.durationCells, kind, () => this.duration.cell({ kind }));
+  }
+
+  private newBlobCell(provider: string | undefined, region: string | undefined, target: string): CounterCell {
+    const byRegion = getOrCreate(this.blobCells, provider, () => new Map<string | undefined, Map<string, CounterCell>>());
+    const byTarget = getOrCreate(byRegion, region, () => new Map<string, CounterCell>());
+    return getOrCreate(byTarget, target, () => this.blobRedirects.cell({ provider: provider ?? UNKNOWN, region: region ?? UNKNOWN, target }));
+  }
+
+  /** Feeds the existence-check counter and latency histogram; passed to buildRuntime as `onCheck`. */
+  readonly onCheck: CheckHook = (bucketName, outcome, durationMs) => {
+    const byOutcome = getOrCreate(this.checkCells, bucketName, () => new Map<HeadOutcome, CounterCell>());
+    getOrCreate(byOutcome, outcome, () => this.checks.cell({ bucket: bucketName, result: outcome })).value++;
+    getOrCreate(this.checkDurationCells, bucketName, () => this.checkDuration.cell({ bucket: bucketName })).observe(durationMs / 1000);
+  };
+
+  reloaded(result: 'success' | 'failure'): void {
+    this.reloads.inc({ result });
+    if (result === 'success') this.lastReload.setToCurrentTime();
+  }
+
+  geoRefreshed(result: 'success' | 'failure'): void {
+    this.geoRefreshes.inc({ result });
+  }
+
+  /** A reload replaced this checker: keep counting it until it is closed. */
+  retire(checker: ExistenceChecker): void {
+    this.retiring.add(checker);
+  }
+
+  /** The retired checker is closed: fold its final counts into the running totals. */
+  release(checker: ExistenceChecker): void {
+    if (!this.retiring.delete(checker)) return;
+    const stats = checker.stats();
+    for (const key of CACHE_COUNTERS) this.retiredTotals[key] += stats[key];
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private countRepo(repo: string, kind: string): void {
+    const known = this.repoCells.get(repo)?.get(kind);
+    if (known !== undefined) {
+      known.value++;
+      return;
+    }
+    let label = repo;
+    let byKind = this.repoCells.get(repo);
+    if (byKind === undefined) {
+      if (this.repoCells.size >= MAX_REPO_SERIES) label = OTHER_REPOS;
+      byKind = getOrCreate(this.repoCells, label, () => new Map<string, CounterCell>());
+    }
+    getOrCreate(byKind, kind, () => this.repoRequests.cell({ repo: label, kind })).value++;
+  }
+
+  private stats(): ExistenceStats | undefined {
+    return this.options.runtime()?.checker.stats();
+  }
+
+  private cacheTotal(key: CacheCounterKey): number {
+    let total = this.retiredTotals[key] + (this.stats()?.[key] ?? 0);
+    for (const checker of this.retiring) total += checker.stats()[key];
+    return total;
+  }
+}
+
+const CACHE_HELP: Record<CacheCounterKey, string> = {
+  hits: 'Existence lookups answered from the cache or the inventory, without a HEAD.',
+  misses: 'Existence lookups that found nothing cached (each then waited on a HEAD, sent one, or was skipped).',
+  coalesced: 'Existence lookups that waited on a HEAD already in flight for the same bucket and digest (a subset of misses).',
+  skipped: 'Existence lookups answered unknown at once because the bucket was in its failure cool-down.',
+  overflow: 'Existence lookups answered unknown at once because blobs.check.max_inflight HEADs were running.',
+};
