@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import { classify, type Route, type RouteKind } from '../routing/classify.js';
@@ -37,15 +37,23 @@ const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' } as con
 const PING_HEADERS = { ...API_VERSION, 'Content-Length': '0' } as const;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-function errorResponse(c: Context<Env>, decision: ErrorDecision, extra?: Record<string, string>): Response {
+/*
+ * Responses are built as plain `new Response(body, {status, headers: {...}})`: @hono/node-server
+ * writes such a response straight to node's writeHead without ever creating a Headers object
+ * (hono's `c.body` with two or more headers builds one, which showed up in profiles).
+ */
+function errorResponse(decision: ErrorDecision, extra?: Record<string, string>): Response {
   if (decision.code === undefined) {
-    return c.body(`${decision.message}\n`, decision.status as 404, { 'Content-Type': 'text/plain; charset=utf-8', ...extra });
+    return new Response(`${decision.message}\n`, { status: decision.status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...extra } });
   }
-  return c.body(ociErrorBody(decision.code, decision.message), decision.status as 400, {
-    'Content-Type': JSON_TYPE,
-    ...API_VERSION,
-    ...extra,
+  return new Response(ociErrorBody(decision.code, decision.message), {
+    status: decision.status,
+    headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, ...extra },
   });
+}
+
+function redirectTo(location: string): Response {
+  return new Response(null, { status: 307, headers: { Location: location, 'Content-Length': '0' } });
 }
 
 function repoOf(route: Route): string | undefined {
@@ -99,10 +107,9 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
       const wait = x.ip.ok ? hooks.rateLimit(x.ip.ip, x.rt) : 0;
       if (wait > 0) {
         record(x, 'rate_limited', 429, 'none');
-        return c.body(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), 429, {
-          'Content-Type': JSON_TYPE,
-          'Retry-After': String(Math.max(1, Math.ceil(wait))),
-          ...API_VERSION,
+        return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {
+          status: 429,
+          headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(wait))), ...API_VERSION },
         });
       }
     }
@@ -110,7 +117,6 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     if (!isReadMethod(x.method)) {
       record(x, 'method_not_allowed', 405, 'none');
       return errorResponse(
-        c,
         { type: 'error', status: 405, code: 'UNSUPPORTED', message: 'method not allowed: this front door serves pulls only (GET, HEAD)' },
         { Allow: ALLOWED_METHODS },
       );
@@ -121,22 +127,22 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     switch (decision.type) {
       case 'redirect':
         record(x, route.kind, 307, decision.target, repoOf(route));
-        return c.body(null, 307, { Location: decision.location, 'Content-Length': '0' });
+        return redirectTo(decision.location);
       case 'ping':
         record(x, route.kind, 200, 'none');
-        return c.body(null, 200, PING_HEADERS);
+        return new Response(null, { status: 200, headers: PING_HEADERS });
       case 'error':
         record(x, route.kind, decision.status, 'none', repoOf(route));
-        return errorResponse(c, decision);
+        return errorResponse(decision);
       case 'blob': {
         const ip = (x.ip ??= clientIpOf(incoming, x.rt));
         if (!ip.ok) {
           record(x, route.kind, 400, 'none', decision.name);
-          return errorResponse(c, { type: 'error', status: 400, code: 'UNSUPPORTED', message: `cannot determine the client address: ${ip.reason}` });
+          return errorResponse({ type: 'error', status: 400, code: 'UNSUPPORTED', message: `cannot determine the client address: ${ip.reason}` });
         }
         const redirect = (outcome: BlobOutcome): Response => {
           record(x, route.kind, 307, outcome.target, decision.name, outcome.client);
-          return c.body(null, 307, { Location: outcome.location, 'Content-Length': '0' });
+          return redirectTo(outcome.location);
         };
         const outcome = routeBlob(x.rt, decision.name, decision.digest, ip.ip, ip.family);
         return outcome instanceof Promise ? outcome.then(redirect) : redirect(outcome);
@@ -146,7 +152,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
 
   app.onError((error, c) => {
     logger.error({ err: error, url: c.env.incoming.url }, 'request failed');
-    return c.body(ociErrorBody('UNSUPPORTED', 'internal error'), 500, { 'Content-Type': JSON_TYPE });
+    return new Response(ociErrorBody('UNSUPPORTED', 'internal error'), { status: 500, headers: { 'Content-Type': JSON_TYPE } });
   });
 
   return app;
