@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { parseCidr } from '../net/ip.js';
 import type { BucketConfig, ClientIpLogging, Config, LogLevel, OthersRouting } from './types.js';
@@ -24,6 +24,17 @@ export function packageRoot(): string {
 }
 
 export const EMBEDDED_CONFIG = 'config/registry-k8s-io.yaml';
+const EMBEDDED_SOURCE = `embedded default (${EMBEDDED_CONFIG})`;
+
+/**
+ * Resolves a data file named in a config (geo.ranges, geo.locations): relative paths in the
+ * embedded default belong to the package (where `geo update` writes), in a user's file they
+ * are relative to the working directory.
+ */
+export function dataPath(path: string, source: string): string {
+  if (isAbsolute(path)) return path;
+  return source === EMBEDDED_SOURCE ? join(packageRoot(), path) : resolve(path);
+}
 
 /** Settings every config file starts from; the embedded registry.k8s.io file overrides them too. */
 export const BASE_DEFAULTS: Config = {
@@ -413,7 +424,7 @@ export interface LoadedConfig {
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const named = file ?? (env.REGISTRY_EDGE_CONFIG || undefined);
   const path = named ?? join(packageRoot(), EMBEDDED_CONFIG);
-  const source = named ?? `embedded default (${EMBEDDED_CONFIG})`;
+  const source = named ?? EMBEDDED_SOURCE;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

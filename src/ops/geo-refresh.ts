@@ -1,5 +1,4 @@
-import { isAbsolute, join, resolve } from 'node:path';
-import { packageRoot, parseDuration } from '../config/load.js';
+import { dataPath, parseDuration } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 
@@ -32,11 +31,6 @@ export const downloadRanges: RangesUpdater = async (out, logger) => {
   return result.written;
 };
 
-/** Where the runtime reads `geo.ranges` from: the package's own copy for the embedded default, else relative to the working directory. */
-export function rangesPath(path: string, source: string): string {
-  if (isAbsolute(path)) return path;
-  return source.startsWith('embedded default') ? join(packageRoot(), path) : resolve(path);
-}
 
 /**
  * `geo.refresh`: re-downloads the providers' feeds every interval, then reloads so the new
@@ -60,7 +54,7 @@ export class GeoRefresher {
    */
   configure(config: Config, source: string): void {
     const intervalMs = parseDuration(config.geo.refresh) ?? 0;
-    const out = rangesPath(config.geo.ranges, source);
+    const out = dataPath(config.geo.ranges, source);
     if (intervalMs === this.intervalMs && out === this.out) return;
     this.intervalMs = intervalMs;
     this.out = out;

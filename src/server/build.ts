@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import { packageRoot, type LoadedConfig } from '../config/load.js';
+import { dataPath, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
@@ -17,14 +16,6 @@ export interface BuildOptions {
   onCheck?: CheckHook;
 }
 
-/**
- * Relative data paths in the embedded default belong to the package (the ranges that
- * `geo update` wrote next to it); in a user's file they are relative to the working directory.
- */
-function dataPath(path: string, loaded: LoadedConfig): string {
-  if (isAbsolute(path)) return path;
-  return loaded.source.startsWith('embedded default') ? join(packageRoot(), path) : resolve(path);
-}
 
 /** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
 export function nearestRanker(regions: RegionCoordinates): BucketRanker {
@@ -40,12 +31,12 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
   const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
   const geoLogger = logger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
-  const ranges = dataPath(config.geo.ranges, loaded);
-  const locations = config.geo.locations.map((path) => dataPath(path, loaded));
+  const ranges = dataPath(config.geo.ranges, loaded.source);
+  const locations = config.geo.locations.map((path) => dataPath(path, loaded.source));
   const compact = join(dirname(ranges), COMPACT_LOCATIONS_FILE);
-  // City data is only worth its memory when routing uses it or it is already compact;
-  // the raw DB-IP files (~135 MB) are loaded only for routing.others: nearest.
-  const geolocation = config.routing.others === 'nearest' || locations.length > 0 || existsSync(compact);
+  // City data costs 60-135 MB and start-up time: load it only when routing uses it
+  // (routing.others: nearest) or the operator named files. Cloud clients never need it.
+  const geolocation = config.routing.others === 'nearest' || locations.length > 0;
   const locator = await createLocator({ ranges, locations, log, geolocation, compactLocations: compact });
   const regions = loadRegions();
 
