@@ -168,6 +168,8 @@ function chooseLocationFiles(options: LocatorOptions): string[] {
 }
 
 const EMPTY: ClientLocation = Object.freeze({});
+/** Addresses whose location is remembered. */
+const RECENT_CLIENTS = 10_000;
 
 export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
   const cacheEntries = options.cacheEntries ?? 100_000;
@@ -195,7 +197,7 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
    * the hot path allocates nothing); anyone else by the first city database that knows the
    * address. The caller has validated and normalised the address.
    */
-  const locate = (ip: string): ClientLocation => {
+  const locateUncached = (ip: string): ClientLocation => {
     const cloud = ranges?.lookup(ip);
     if (cloud !== undefined && cloud.provider !== undefined) return cloud;
     const candidates = ip.includes(':') ? ipv6Locations : ipv4Locations;
@@ -204,6 +206,19 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
       if (place !== undefined) return place;
     }
     return EMPTY;
+  };
+
+  // A pull is a burst of requests from one address (manifests, config, every layer): the answer
+  // for an address is kept so only its first request pays for the tree walks. Bounded, so an
+  // address scan costs memory no more than this.
+  const recent = new LRUCache<string, ClientLocation>({ max: RECENT_CLIENTS });
+  const locate = (ip: string): ClientLocation => {
+    let place = recent.get(ip);
+    if (place === undefined) {
+      place = locateUncached(ip);
+      recent.set(ip, place);
+    }
+    return place;
   };
 
   /** Everything known about an address, cloud and geography merged: for `explain` and debugging. */
@@ -234,10 +249,12 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
     async reloadRanges() {
       const database = await openDatabase(options.ranges, cacheEntries, extractCloud);
       ranges = database;
+      recent.clear();
       options.log('info', 'cloud ranges database reloaded', { path: options.ranges, builtAt: database.buildEpoch.toISOString() });
     },
     close() {
       ranges = undefined;
+      recent.clear();
       locations.length = 0;
       ipv4Locations.length = 0;
       ipv6Locations.length = 0;

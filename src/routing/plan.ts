@@ -36,6 +36,8 @@ export interface RoutingPlan {
   readonly rank: BucketRanker | undefined;
   /** Candidate lists memoised per location key; bounded by the number of distinct keys. */
   readonly candidateCache: Map<string, readonly Candidate[]>;
+  /** The same lists by locator answer (frozen, shared per database record); weak, so it never grows the heap. */
+  readonly candidatesByClient: WeakMap<ClientLocation, readonly Candidate[]>;
 }
 
 function registryPrefix(url: string, path: string): string {
@@ -92,6 +94,7 @@ export function buildPlan(config: Config, rank?: BucketRanker): RoutingPlan {
     maxCandidates: config.blobs.candidates,
     rank,
     candidateCache: new Map(),
+    candidatesByClient: new WeakMap(),
   };
 }
 
@@ -121,6 +124,7 @@ export interface Candidate {
 }
 
 const MAX_CANDIDATE_CACHE = 4096;
+const NO_CANDIDATES: readonly Candidate[] = Object.freeze([]);
 
 /**
  * The buckets to try for a blob, best first, before falling back to the origin:
@@ -129,7 +133,11 @@ const MAX_CANDIDATE_CACHE = 4096;
  * (4) the default bucket, or the nearest bucket for clients in no cloud with routing.others
  * `nearest`. At most `blobs.candidates` entries.
  */
-export function blobCandidates(plan: RoutingPlan, ip: string, family: IpFamily, client: ClientLocation): Candidate[] {
+export function blobCandidates(plan: RoutingPlan, ip: string, family: IpFamily, client: ClientLocation): readonly Candidate[] {
+  // The common case (no network buckets) allocates nothing: the memoised list is the answer.
+  if (plan.networkBuckets.length === 0) {
+    return client.provider !== undefined && plan.originProviders.has(client.provider) ? NO_CANDIDATES : locationCandidates(plan, client);
+  }
   const out: Candidate[] = [];
   for (const bucket of plan.networkBuckets) {
     if (bucket.networks.contains(ip, family)) out.push({ bucket, reason: 'network' });
@@ -144,12 +152,19 @@ export function blobCandidates(plan: RoutingPlan, ip: string, family: IpFamily, 
 
 /** The location-derived part of the candidate list, memoised: it depends only on where the client is. */
 function locationCandidates(plan: RoutingPlan, client: ClientLocation): readonly Candidate[] {
+  // Locator answers are shared objects, one per database record: identity is the cheapest key.
+  const known = plan.candidatesByClient.get(client);
+  if (known !== undefined) return known;
   const key = locationKey(plan, client);
   const cached = plan.candidateCache.get(key);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) {
+    if (Object.isFrozen(client)) plan.candidatesByClient.set(client, cached);
+    return cached;
+  }
   const list = computeLocationCandidates(plan, client);
   if (plan.candidateCache.size >= MAX_CANDIDATE_CACHE) plan.candidateCache.clear();
   plan.candidateCache.set(key, list);
+  if (Object.isFrozen(client)) plan.candidatesByClient.set(client, list);
   return list;
 }
 
