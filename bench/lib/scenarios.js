@@ -222,7 +222,7 @@ export function benchConfig({ bucketUrl, rangesFile, port }) {
     ],
     default_bucket: DEFAULT_BUCKET,
     log: { level: 'warn' },
-    // An ephemeral admin port: the default fixed one may be taken by anything else running here.
+    // Off: the bench measures the public listener, and the fixed default port may be taken.
     admin: { host: '127.0.0.1', port: 0 },
   };
 }

@@ -64,7 +64,20 @@ function digestError(): Route {
   return invalid('DIGEST_INVALID', 'invalid digest: expected sha256:<64 hex> or sha512:<128 hex>, lower case');
 }
 
+const SHA256_LENGTH = 'sha256:'.length + 64;
+
+/**
+ * The digest grammar, with the overwhelmingly common sha256 checked by hand: a loop over 64
+ * character codes is several times cheaper than the alternation regex on every blob request.
+ */
 export function isValidDigest(digest: string): boolean {
+  if (digest.length === SHA256_LENGTH && digest.startsWith('sha256:')) {
+    for (let i = 7; i < SHA256_LENGTH; i++) {
+      const c = digest.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    }
+    return true;
+  }
   return DIGEST.test(digest);
 }
 
@@ -94,7 +107,7 @@ export function classify(target: string): Route {
     case 'manifests': {
       if (!validName(name)) return nameError(name);
       if (leaf.includes(':')) {
-        if (!DIGEST.test(leaf)) return digestError();
+        if (!isValidDigest(leaf)) return digestError();
         return { kind: 'manifest', name, reference: leaf, signature: false };
       }
       if (!TAG.test(leaf)) {
@@ -105,12 +118,12 @@ export function classify(target: string): Route {
     case 'blobs': {
       if (leaf === 'uploads') return { kind: 'unsupported' };
       if (!validName(name)) return nameError(name);
-      if (!DIGEST.test(leaf)) return digestError();
+      if (!isValidDigest(leaf)) return digestError();
       return { kind: 'blob', name, digest: leaf };
     }
     case 'referrers': {
       if (!validName(name)) return nameError(name);
-      if (!DIGEST.test(leaf)) return digestError();
+      if (!isValidDigest(leaf)) return digestError();
       if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
       return { kind: 'referrers', name, digest: leaf, query };
     }
