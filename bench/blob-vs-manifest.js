@@ -3,7 +3,7 @@
  * Server CPU of a warm-cache blob redirect against a manifest redirect (issue: "a blob redirect
  * costs no more than 1.1x the server CPU of a manifest redirect").
  *
- *   npm run build && node bench/blob-vs-manifest.js [--rounds 8] [--duration 3]
+ *   npm run build && node bench/blob-vs-manifest.js [--rounds 8] [--duration 3] [--manifest-by-digest]
  *
  * One registry-edge process (pinned to CPU 0) and one load generator (CPU 1). Rounds of the two
  * requests alternate on the same process, with identical headers (same client behind the same
@@ -28,6 +28,9 @@ const flag = (name, fallback) => {
 };
 const rounds = flag('--rounds', 8);
 const duration = flag('--duration', 3);
+// --manifest-by-digest compares against a manifest request of the same length as the blob's
+// (what a pull sends for platform manifests), separating URL length from routing work.
+const manifestByDigest = process.argv.includes('--manifest-by-digest');
 
 const work = mkdtempSync(join(tmpdir(), 'blob-vs-manifest-'));
 const digest = digestOf('blob-vs-manifest');
@@ -68,7 +71,7 @@ try {
   load = startLoadGenerator({ core: pin ? 1 : undefined });
   const headers = { 'user-agent': 'containerd/2.0', 'x-forwarded-for': forwardedFor(client) };
   const kinds = {
-    manifest: { method: 'GET', path: '/v2/pause/manifests/3.10', headers },
+    manifest: { method: 'GET', path: manifestByDigest ? `/v2/pause/manifests/${digestOf('manifest')}` : '/v2/pause/manifests/3.10', headers },
     blob: { method: 'GET', path: `/v2/pause/blobs/${digest}`, headers },
   };
   const ticks = clockTicksPerSecond();

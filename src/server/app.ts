@@ -118,6 +118,11 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     if (logged) logRequest(logger, x.rt, entry);
   };
 
+  const blobRedirect = (x: Exchange, repo: string, outcome: BlobOutcome): Response => {
+    record(x, 'blob', 307, outcome.target, repo, outcome.client);
+    return redirectTo(outcome.location);
+  };
+
   app.all('*', (c): Response | Promise<Response> => {
     const incoming = c.env.incoming;
     const x: Exchange = { rt: holder.current, incoming, method: incoming.method ?? 'GET', started: performance.now(), ip: undefined };
@@ -160,12 +165,10 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
           record(x, route.kind, 400, 'none', decision.name);
           return errorResponse({ type: 'error', status: 400, code: 'UNSUPPORTED', message: `cannot determine the client address: ${ip.reason}` });
         }
-        const redirect = (outcome: BlobOutcome): Response => {
-          record(x, route.kind, 307, outcome.target, decision.name, outcome.client);
-          return redirectTo(outcome.location);
-        };
         const outcome = routeBlob(x.rt, decision.name, decision.digest, ip.ip, ip.family);
-        return outcome instanceof Promise ? outcome.then(redirect) : redirect(outcome);
+        // Only a cache miss pays for a closure; the warm path stays allocation-light.
+        if (outcome instanceof Promise) return outcome.then((settled) => blobRedirect(x, decision.name, settled));
+        return blobRedirect(x, decision.name, outcome);
       }
     }
   });
