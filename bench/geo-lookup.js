@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import maxmind from 'maxmind';
+import { seededRandom } from './lib/feed.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = (path) => join(root, 'dist', path);
@@ -26,24 +27,12 @@ function argument(name, fallback) {
   return index >= 0 ? process.argv[index + 1] : fallback;
 }
 
-/** Deterministic PRNG (mulberry32) so every run measures the same addresses. */
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A mix of cloud addresses (from the feeds), random public IPv4 and some IPv6. */
 async function sampleAddresses(sharedDir, count) {
   const { readFile } = await import('node:fs/promises');
   const aws = JSON.parse(await readFile(join(sharedDir, 'aws-ip-ranges.json'), 'utf8'));
   const gcp = JSON.parse(await readFile(join(sharedDir, 'gcp-cloud.json'), 'utf8'));
-  const next = random(42);
+  const next = seededRandom(42);
   const cloudV4 = [...aws.prefixes.map((p) => p.ip_prefix), ...gcp.prefixes.filter((p) => p.ipv4Prefix).map((p) => p.ipv4Prefix)];
   const cloudV6 = aws.ipv6_prefixes.map((p) => p.ipv6_prefix);
   const addresses = [];
@@ -125,7 +114,7 @@ async function rssChild(ranges, locations) {
   const before = process.memoryUsage().rss;
   const locator = await createLocator({ ranges, locations: locations ? [locations] : [], log: () => undefined, compactLocations: join(tmpdir(), 'no-such-compact.mmdb') });
   const choose = await serverChoice();
-  const next = random(7);
+  const next = seededRandom(7);
   for (let i = 0; i < 200_000; i++) {
     const ip = `${1 + Math.floor(next() * 222)}.${Math.floor(next() * 256)}.${Math.floor(next() * 256)}.${Math.floor(next() * 256)}`;
     choose(ip, locator.locate(ip));
@@ -199,7 +188,7 @@ async function main() {
     // How far the compact file moves answers, against the raw DB-IP files it came from.
     const { haversineKm } = await import(dist('src/geo/nearest.js'));
     const raw = await createLocator({ ranges, locations: bundledCitySources(), log: () => undefined });
-    const next = random(99);
+    const next = seededRandom(99);
     const distances = [];
     let compared = 0;
     let sameCountry = 0;
