@@ -77,9 +77,33 @@ export function forwardedFor(rawHeaders: readonly string[]): string | undefined 
   return value;
 }
 
-function clientIpOf(incoming: IncomingMessage, rt: Runtime): ClientIpResult {
-  const hops = rt.config.client_ip.trusted_hops;
-  return resolveClientIp(incoming.socket.remoteAddress, hops > 0 ? forwardedFor(incoming.rawHeaders) : undefined, hops);
+/** Distinct X-Forwarded-For values remembered; the map starts over when full. */
+const MAX_REMEMBERED_HEADERS = 10_000;
+
+/**
+ * Parsed client addresses by the X-Forwarded-For value they came from: a pull sends the same
+ * header with every request (manifests, config, each layer), so only its first request parses
+ * it. Results are pure functions of (header, trusted_hops); a reload that changes the hops
+ * starts the memo over.
+ */
+class ForwardedMemo {
+  private readonly byHeader = new Map<string, ClientIpResult>();
+  private hops = -1;
+
+  resolve(header: string | undefined, socketAddress: string | undefined, hops: number): ClientIpResult {
+    if (header === undefined) return resolveClientIp(socketAddress, undefined, hops);
+    if (hops !== this.hops) {
+      this.byHeader.clear();
+      this.hops = hops;
+    }
+    let result = this.byHeader.get(header);
+    if (result === undefined) {
+      result = resolveClientIp(socketAddress, header, hops);
+      if (this.byHeader.size >= MAX_REMEMBERED_HEADERS) this.byHeader.clear();
+      this.byHeader.set(header, result);
+    }
+    return result;
+  }
 }
 
 /** One request in flight: what the log line and the metrics need once it is answered. */
@@ -100,6 +124,11 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   // The classifier reads the raw target itself, so hono's router only needs to reach the one
   // catch-all handler: a constant path spares it parsing every URL (1.4% of a redirect's CPU).
   const app = new Hono<Env>({ getPath: () => '/' });
+  const forwarded = new ForwardedMemo();
+  const clientIpOf = (incoming: IncomingMessage, rt: Runtime): ClientIpResult => {
+    const hops = rt.config.client_ip.trusted_hops;
+    return hops > 0 ? forwarded.resolve(forwardedFor(incoming.rawHeaders), incoming.socket.remoteAddress, hops) : resolveClientIp(incoming.socket.remoteAddress, undefined, 0);
+  };
 
   const record = (
     x: Exchange,

@@ -245,3 +245,32 @@ describe('forwardedFor', () => {
     expect(forwardedFor(['Host', 'x'])).toBeUndefined();
   });
 });
+
+describe('remembered X-Forwarded-For values', () => {
+  it('answer repeat clients the same, and follow a reload that changes trusted_hops', async () => {
+    const { validateConfig } = await import('../../src/config/load.js');
+    const { buildRuntime } = await import('../../src/server/build.js');
+    const bucket = await startBucket([`/containers/images/${DIGEST_A}`]);
+    const doc = {
+      origin: { url: 'https://origin.example' },
+      geo: { ranges: '/nonexistent/ranges.mmdb' },
+      buckets: [{ name: 'office', url: bucket.url, networks: ['192.0.2.0/24'] }],
+    };
+    const edge = await startEdge({ ...doc, client_ip: { trusted_hops: 1 } });
+    try {
+      const header = { 'X-Forwarded-For': '192.0.2.5, 198.51.100.9' };
+      for (let i = 0; i < 2; i++) {
+        // One hop: the client is 198.51.100.9, outside the office network.
+        expect((await get(edge.url, `/v2/x/blobs/${DIGEST_A}`, { headers: header })).headers.location).toBe(`https://origin.example/v2/x/blobs/${DIGEST_A}`);
+      }
+      const config = validateConfig({ ...doc, listen: { host: '127.0.0.1', port: 0 }, client_ip: { trusted_hops: 2 } }, 'reload');
+      const previous = edge.holder.swap(await buildRuntime({ config, source: 'reload' }, edge.logger));
+      await previous.close();
+      // Two hops: the same header now names 192.0.2.5, inside it.
+      expect((await get(edge.url, `/v2/x/blobs/${DIGEST_A}`, { headers: header })).headers.location).toBe(`${bucket.url}/containers/images/${DIGEST_A}`);
+    } finally {
+      await edge.close();
+      await bucket.close();
+    }
+  });
+});
