@@ -346,37 +346,29 @@ export class MmdbWriter {
       node = this.ensureIPv4Root();
       depth = 96;
     }
-    for (; depth < prefixLength - 1; depth++) {
-      const slot = node * 2 + bitAt(bytes, depth);
-      const current = this.slots[slot] ?? EMPTY;
-      if (current > 0) {
-        node = current;
-        continue;
-      }
-      // Empty or a shorter network's leaf: split so the leaf keeps covering the other half.
-      const child = this.newNode(current, current);
-      this.slots[slot] = child;
-      node = child;
-    }
+    for (; depth < prefixLength - 1; depth++) node = this.descend(node * 2 + bitAt(bytes, depth));
     this.place(node * 2 + bitAt(bytes, prefixLength - 1), leaf, prefixLength);
   }
 
   private ensureIPv4Root(): number {
     if (this.ipv4Root >= 0) return this.ipv4Root;
     let node = 0;
-    for (let depth = 0; depth < 96; depth++) {
-      const slot = node * 2;
-      const current = this.slots[slot] ?? EMPTY;
-      if (current > 0) {
-        node = current;
-        continue;
-      }
-      const child = this.newNode(current, current);
-      this.slots[slot] = child;
-      node = child;
-    }
+    for (let depth = 0; depth < 96; depth++) node = this.descend(node * 2);
     this.ipv4Root = node;
     return node;
+  }
+
+  /**
+   * The node a slot leads to, created when the slot is empty or holds a shorter network's
+   * leaf: the new node starts with that leaf in both halves, so it keeps covering the half
+   * the longer network does not take.
+   */
+  private descend(slot: number): number {
+    const current = this.slots[slot] ?? EMPTY;
+    if (current > 0) return current;
+    const child = this.newNode(current, current);
+    this.slots[slot] = child;
+    return child;
   }
 
   private newNode(left: number, right: number): number {

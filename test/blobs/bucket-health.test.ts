@@ -1,18 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
-import type { ExistenceChecker } from '../../src/blobs/types.js';
-import { startHangingBucket, startHttpBucket, type TestBucket } from './buckets.js';
-import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, until } from './helpers.js';
+import { startHangingBucket, startHttpBucket } from './buckets.js';
+import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, until, closedAfterEach } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-function track<T extends TestBucket | ExistenceChecker>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closedAfterEach();
 
 /** A gate that can be closed again, so each probe's timing is under the test's control. */
 function reusableGate(): { wait: () => Promise<void>; open: () => void; close: () => void } {

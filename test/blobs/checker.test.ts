@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { createExistenceChecker, inventoryKey } from '../../src/blobs/index.js';
-import type { ExistenceChecker } from '../../src/blobs/types.js';
-import { startHttpBucket, type TestBucket } from './buckets.js';
-import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger } from './helpers.js';
+import { startHttpBucket } from './buckets.js';
+import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-function track<T extends TestBucket | ExistenceChecker>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closedAfterEach();
 
 /** A gate the test opens by hand, so concurrent checks provably overlap. */
 function manualGate(): { wait: () => Promise<void>; open: () => void } {

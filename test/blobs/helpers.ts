@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import type { Config } from '../../src/config/types.js';
 import type { Logger } from '../../src/blobs/types.js';
 
@@ -54,4 +55,16 @@ export async function until(predicate: () => boolean, timeoutMs = 2000): Promise
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** Registers an afterEach that closes everything handed to the returned `track`, newest first. */
+export function closedAfterEach(): <T extends { close(): Promise<void> }>(thing: T) => T {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await cleanups.pop()?.();
+  });
+  return (thing) => {
+    cleanups.push(() => thing.close());
+    return thing;
+  };
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
 import type { ExistenceChecker } from '../../src/blobs/types.js';
 import {
@@ -7,19 +7,10 @@ import {
   startHttpBucket,
   startRawBucket,
   startResettingBucket,
-  type TestBucket,
 } from './buckets.js';
-import { KEY, checkConfig, digest, until } from './helpers.js';
+import { KEY, checkConfig, digest, until, closedAfterEach } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-function track<T extends TestBucket | ExistenceChecker>(thing: T): T {
-  cleanups.push(() => thing.close());
-  return thing;
-}
+const track = closedAfterEach();
 
 /** Breaker effectively off, so each test sees every HEAD outcome on its own. */
 function checker(overrides: Parameters<typeof checkConfig>[0] = {}): ExistenceChecker {

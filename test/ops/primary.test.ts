@@ -5,19 +5,10 @@ import { startPrimary } from '../../src/ops/cluster.js';
 import type { Service } from '../../src/ops/service.js';
 import { CLI } from '../support/cli.js';
 import { get, LogCapture } from '../support/harness.js';
-import { post, scrape, scratch, value, writeConfig } from './support.js';
+import { post, scrape, scratch, until, value, writeConfig } from './support.js';
 
 const MANIFEST = '/v2/app/manifests/1.0';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * The --workers primary run in this process (so its code is measured), forking the built CLI

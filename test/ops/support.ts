@@ -136,3 +136,14 @@ export function awsFeed(createDate = '2026-01-01-00-00-00'): string {
     ipv6_prefixes: [{ ipv6_prefix: '2a05:d012::/40', region: 'eu-west-3', service: 'EC2', network_border_group: 'eu-west-3' }],
   });
 }
+
+/** Polls `probe` every 50 ms until it answers something, or fails naming what it waited for. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

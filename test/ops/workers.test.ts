@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, spawnServe, type Spawned } from '../support/cli.js';
 import { get } from '../support/harness.js';
-import { scrape, scratch, value, writeConfig } from './support.js';
+import { scrape, scratch, until, value, writeConfig } from './support.js';
 
 const MANIFEST = '/v2/app/manifests/1.0';
 
@@ -30,15 +30,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface WorkerInfo {
   worker: number;
