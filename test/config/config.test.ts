@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyEnv, BASE_DEFAULTS, ConfigError, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
+import { applyEnv, ConfigError, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
 
 const minimal = { origin: { url: 'https://registry.example' } };
 
@@ -19,8 +19,21 @@ function problems(doc: unknown): string[] {
 describe('validateConfig', () => {
   it('fills every field from the base defaults', () => {
     const config = validateConfig(minimal, 'test');
-    expect(config.listen).toEqual(BASE_DEFAULTS.listen);
-    expect(config.blobs).toEqual(BASE_DEFAULTS.blobs);
+    expect(config.listen).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      max_connections: 10_000,
+      headers_timeout_ms: 2_000,
+      request_timeout_ms: 10_000,
+      keep_alive_timeout_ms: 5_000,
+      shutdown_timeout_ms: 5_000,
+    });
+    expect(config.blobs).toEqual({
+      key: '/containers/images/{digest}',
+      candidates: 2,
+      inventory: '',
+      check: { timeout_ms: 5_000, ttl_s: 21_600, negative_ttl_s: 60, max_entries: 100_000, max_inflight: 256, failure_threshold: 3, cooldown_ms: 10_000 },
+    });
     expect(config.origin).toEqual({ url: 'https://registry.example', path: '' });
   });
 
@@ -77,7 +90,7 @@ describe('validateConfig', () => {
     ['section not a mapping', { ...minimal, listen: 5 }, /listen: expected a mapping/],
     ['timeouts out of order', { ...minimal, listen: { headers_timeout_ms: 5000, request_timeout_ms: 1000 } }, /request_timeout_ms/],
     ['bool', { ...minimal, metrics: { repos: 'yes' } }, /metrics\.repos: expected true or false/],
-    ['list', { ...minimal, geo: { locations: [1] } }, /geo\.locations: expected a list of strings/],
+    ['list item', { ...minimal, geo: { locations: [1] } }, /geo\.locations\[0\]: expected a file path, got 1/],
     ['buckets not a list', { ...minimal, buckets: {} }, /buckets: expected a list/],
     ['bucket not a mapping', { ...minimal, buckets: ['x'] }, /buckets\[0\]: expected a mapping/],
     ['string field', { ...minimal, info_url: 5 }, /info_url: expected a string/],
