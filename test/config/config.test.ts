@@ -1,20 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { applyEnv, ConfigError, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
-
-const minimal = { origin: { url: 'https://registry.example' } };
-
-function problems(doc: unknown): string[] {
-  try {
-    validateConfig(doc, 'test');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyEnv, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
+import { scratch } from '../ops/support.js';
+import { MINIMAL as minimal, problems } from '../support/config.js';
 
 describe('validateConfig', () => {
   it('fills every field from the base defaults', () => {
@@ -137,7 +125,8 @@ describe('environment overrides (archeio compatibility)', () => {
 });
 
 describe('loadConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edge-config-'));
+  const dir = scratch('edge-config-');
+  afterAll(() => dir.cleanup());
 
   it('without a file runs the embedded registry.k8s.io default', () => {
     const { config, source } = loadConfig(undefined, {});
@@ -156,18 +145,15 @@ describe('loadConfig', () => {
   });
 
   it('reads REGISTRY_EDGE_CONFIG', () => {
-    const file = join(dir, 'env.yaml');
-    writeFileSync(file, 'origin: { url: "http://127.0.0.1:5000" }\n');
+    const file = dir.file('env.yaml', 'origin: { url: "http://127.0.0.1:5000" }\n');
     expect(loadConfig(undefined, { REGISTRY_EDGE_CONFIG: file }).config.origin.url).toBe('http://127.0.0.1:5000');
   });
 
   it('refuses a missing file, invalid YAML and invalid content with the file named', () => {
-    expect(() => loadConfig(join(dir, 'missing.yaml'), {})).toThrow(/cannot read/);
-    const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'origin: [unclosed\n');
+    expect(() => loadConfig(join(dir.path, 'missing.yaml'), {})).toThrow(/cannot read/);
+    const bad = dir.file('bad.yaml', 'origin: [unclosed\n');
     expect(() => loadConfig(bad, {})).toThrow(/bad\.yaml.*\n.*not valid YAML/);
-    const wrong = join(dir, 'wrong.yaml');
-    writeFileSync(wrong, 'origin: { url: nope }\n');
+    const wrong = dir.file('wrong.yaml', 'origin: { url: nope }\n');
     expect(() => loadConfig(wrong, {})).toThrow(/origin\.url/);
   });
 });
