@@ -15,6 +15,7 @@ import { validateConfig } from './validate.js';
 
 export { ConfigError } from './errors.js';
 export { applyEnv, ENV_OVERRIDES } from './env.js';
+export { checkHosts } from './hosts.js';
 export { parseDuration } from './fields.js';
 export { validateConfig, type ValidateOptions } from './validate.js';
 
