@@ -122,6 +122,10 @@ describe('environment overrides (archeio compatibility)', () => {
   it('a bad value names the field', () => {
     expect(problems(applyEnv(minimal, { TRUSTED_PROXY_HOPS: 'two' }))).toEqual(['client_ip.trusted_hops: expected an integer from 0 to 16, got "two"']);
   });
+  it('do not hide a section of the file that is not a mapping', () => {
+    expect(problems(applyEnv({ ...minimal, listen: 8080 }, { PORT: '9999' }))).toEqual(['listen: expected a mapping, got 8080']);
+    expect(problems(applyEnv(['origin'], { PORT: '9999' }))).toEqual(['(top level): expected a mapping, got ["origin"]']);
+  });
 });
 
 describe('loadConfig', () => {
