@@ -49,7 +49,9 @@ export class GeoRefresher {
 
   /**
    * Applies `geo.refresh` and `geo.ranges` from a (re)loaded config; an unchanged setting keeps
-   * its schedule. `geo.ranges` arrives absolute (the loader resolves it); `_source` is unused.
+   * its schedule. `geo.ranges` arrives absolute (the loader resolves it against the config
+   * file's folder), so where the config came from no longer matters: `_source` goes once
+   * the callers stop passing it.
    */
   configure(config: Config, _source?: string): void {
     const intervalMs = parseDuration(config.geo.refresh) ?? 0;
