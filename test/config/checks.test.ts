@@ -105,6 +105,15 @@ describe('checks the old validator let through', () => {
     expect(problems(doc, { regions: (provider) => (provider === 'aws' ? new Set(['mars-1']) : undefined) })).toEqual([]);
   });
 
+  it('reports a region table that cannot be read as a problem, not a crash', () => {
+    const broken = () => {
+      throw new Error('geo/regions.json is not valid JSON');
+    };
+    expect(problems(bucket({ provider: 'aws', regions: ['eu-west-3'] }), { regions: broken })).toEqual([
+      'buckets: cannot check regions: geo/regions.json is not valid JSON',
+    ]);
+  });
+
   it('knows the providers whose feeds geo update compiles', () => {
     expect([...KNOWN_PROVIDERS].sort()).toEqual([...new Set(FEEDS.map((feed) => feed.provider))].sort());
   });
