@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import { dataPath, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
@@ -31,8 +31,7 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
   const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
   const geoLogger = logger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
-  const ranges = dataPath(config.geo.ranges, loaded.source);
-  const locations = config.geo.locations.map((path) => dataPath(path, loaded.source));
+  const { ranges, locations } = config.geo;
   const compact = join(dirname(ranges), COMPACT_LOCATIONS_FILE);
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
   // (routing.others: nearest) or the operator named files. Cloud clients never need it.

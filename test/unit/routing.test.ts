@@ -19,7 +19,7 @@ const config = validateConfig(
     buckets: [
       { name: 'lab', url: 'http://lab.example', networks: ['10.0.0.0/8'] },
       { name: 'eu3', url: 'https://eu3.example', provider: 'aws', regions: ['eu-west-3'] },
-      { name: 'eu1', url: 'https://eu1.example', provider: 'aws', regions: ['eu-west-1', 'eu-west-9'] },
+      { name: 'eu1', url: 'https://eu1.example', provider: 'aws', regions: ['eu-west-1', 'eu-north-1'] },
       { name: 'us1', url: 'https://us1.example', provider: 'aws', regions: ['us-east-1'] },
       { name: 'az', url: 'https://az.example', provider: 'azure', regions: ['westeurope'] },
       { name: 'cdn', url: 'https://cdn.example' },
@@ -87,7 +87,7 @@ describe('blobCandidates', () => {
     ['provider rule origin keeps only network buckets', '10.1.1.1', { provider: 'gcp', region: 'us-central1' }, ['lab:network']],
     ['provider rule origin with no network match: straight to origin', '8.8.8.8', { provider: 'gcp' }, []],
     ['region bucket, then default', '3.3.3.3', { provider: 'aws', region: 'eu-west-3' }, ['eu3:region', 'cdn:default']],
-    ['a bucket serving several regions', '3.3.3.3', { provider: 'aws', region: 'eu-west-9' }, ['eu1:region', 'cdn:default']],
+    ['a bucket serving several regions', '3.3.3.3', { provider: 'aws', region: 'eu-north-1' }, ['eu1:region', 'cdn:default']],
     ['region without bucket and no ranker: default', '3.3.3.3', { provider: 'aws', region: 'ap-south-7' }, ['cdn:default']],
     ['global provider range: default', '3.3.3.3', { provider: 'aws' }, ['cdn:default']],
     ['another provider', '4.4.4.4', { provider: 'azure', region: 'westeurope' }, ['az:region', 'cdn:default']],

@@ -1,26 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { applyEnv, BASE_DEFAULTS, ConfigError, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
-
-const minimal = { origin: { url: 'https://registry.example' } };
-
-function problems(doc: unknown): string[] {
-  try {
-    validateConfig(doc, 'test');
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyEnv, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
+import { scratch } from '../ops/support.js';
+import { MINIMAL as minimal, problems } from '../support/config.js';
 
 describe('validateConfig', () => {
   it('fills every field from the base defaults', () => {
     const config = validateConfig(minimal, 'test');
-    expect(config.listen).toEqual(BASE_DEFAULTS.listen);
-    expect(config.blobs).toEqual(BASE_DEFAULTS.blobs);
+    expect(config.listen).toEqual({
+      host: '0.0.0.0',
+      port: 8080,
+      max_connections: 10_000,
+      headers_timeout_ms: 2_000,
+      request_timeout_ms: 10_000,
+      keep_alive_timeout_ms: 5_000,
+      shutdown_timeout_ms: 5_000,
+    });
+    expect(config.blobs).toEqual({
+      key: '/containers/images/{digest}',
+      candidates: 2,
+      inventory: '',
+      check: { timeout_ms: 5_000, ttl_s: 21_600, negative_ttl_s: 60, max_entries: 100_000, max_inflight: 256, failure_threshold: 3, cooldown_ms: 10_000 },
+    });
     expect(config.origin).toEqual({ url: 'https://registry.example', path: '' });
   });
 
@@ -77,7 +78,7 @@ describe('validateConfig', () => {
     ['section not a mapping', { ...minimal, listen: 5 }, /listen: expected a mapping/],
     ['timeouts out of order', { ...minimal, listen: { headers_timeout_ms: 5000, request_timeout_ms: 1000 } }, /request_timeout_ms/],
     ['bool', { ...minimal, metrics: { repos: 'yes' } }, /metrics\.repos: expected true or false/],
-    ['list', { ...minimal, geo: { locations: [1] } }, /geo\.locations: expected a list of strings/],
+    ['list item', { ...minimal, geo: { locations: [1] } }, /geo\.locations\[0\]: expected a file path, got 1/],
     ['buckets not a list', { ...minimal, buckets: {} }, /buckets: expected a list/],
     ['bucket not a mapping', { ...minimal, buckets: ['x'] }, /buckets\[0\]: expected a mapping/],
     ['string field', { ...minimal, info_url: 5 }, /info_url: expected a string/],
@@ -121,10 +122,15 @@ describe('environment overrides (archeio compatibility)', () => {
   it('a bad value names the field', () => {
     expect(problems(applyEnv(minimal, { TRUSTED_PROXY_HOPS: 'two' }))).toEqual(['client_ip.trusted_hops: expected an integer from 0 to 16, got "two"']);
   });
+  it('do not hide a section of the file that is not a mapping', () => {
+    expect(problems(applyEnv({ ...minimal, listen: 8080 }, { PORT: '9999' }))).toEqual(['listen: expected a mapping, got 8080']);
+    expect(problems(applyEnv(['origin'], { PORT: '9999' }))).toEqual(['(top level): expected a mapping, got ["origin"]']);
+  });
 });
 
 describe('loadConfig', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'edge-config-'));
+  const dir = scratch('edge-config-');
+  afterAll(() => dir.cleanup());
 
   it('without a file runs the embedded registry.k8s.io default', () => {
     const { config, source } = loadConfig(undefined, {});
@@ -143,18 +149,15 @@ describe('loadConfig', () => {
   });
 
   it('reads REGISTRY_EDGE_CONFIG', () => {
-    const file = join(dir, 'env.yaml');
-    writeFileSync(file, 'origin: { url: "http://127.0.0.1:5000" }\n');
+    const file = dir.file('env.yaml', 'origin: { url: "http://127.0.0.1:5000" }\n');
     expect(loadConfig(undefined, { REGISTRY_EDGE_CONFIG: file }).config.origin.url).toBe('http://127.0.0.1:5000');
   });
 
   it('refuses a missing file, invalid YAML and invalid content with the file named', () => {
-    expect(() => loadConfig(join(dir, 'missing.yaml'), {})).toThrow(/cannot read/);
-    const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'origin: [unclosed\n');
+    expect(() => loadConfig(join(dir.path, 'missing.yaml'), {})).toThrow(/cannot read/);
+    const bad = dir.file('bad.yaml', 'origin: [unclosed\n');
     expect(() => loadConfig(bad, {})).toThrow(/bad\.yaml.*\n.*not valid YAML/);
-    const wrong = join(dir, 'wrong.yaml');
-    writeFileSync(wrong, 'origin: { url: nope }\n');
+    const wrong = dir.file('wrong.yaml', 'origin: { url: nope }\n');
     expect(() => loadConfig(wrong, {})).toThrow(/origin\.url/);
   });
 });
