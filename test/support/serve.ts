@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
-import { serve, type ServeHandle } from '../../src/main.js';
+import { serveArgs, serveHere, type InProcessOptions, type ServeHandle } from '../../src/commands/serve.js';
 import { createLogger } from '../../src/log.js';
-import { get, LogCapture } from '../support/harness.js';
+import { get, LogCapture } from './harness.js';
 
 /** A scratch directory for config and data files, removed by `cleanup`. */
 export function scratch(prefix = 'registry-edge-ops-'): { path: string; file(name: string, text: string): string; cleanup(): void } {
@@ -67,11 +67,18 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Runs `registry-edge serve --config FILE` in-process (the same code the binary runs). */
-export async function startServe(configFile: string, level: 'info' | 'debug' | 'warn' = 'info'): Promise<Served> {
+/**
+ * Runs `registry-edge serve --config FILE` in-process (the same code the binary runs), with
+ * the clocks and the feed download a test may replace.
+ */
+export async function startServe(
+  configFile: string,
+  level: 'info' | 'debug' | 'warn' = 'info',
+  options: Omit<InProcessOptions, 'logger'> = {},
+): Promise<Served> {
   const logs = new LogCapture();
   const io = { stdout: new Discard(), stderr: new Discard(), env: {} };
-  const handle = await serve(['--config', configFile], io, createLogger(level, logs));
+  const handle = await serveHere(serveArgs(['--config', configFile]), io, { ...options, logger: createLogger(level, logs) });
   if (handle.adminPort === undefined) throw new Error('admin listener is off');
   return {
     handle,
@@ -135,15 +142,4 @@ export function awsFeed(createDate = '2026-01-01-00-00-00'): string {
     ],
     ipv6_prefixes: [{ ipv6_prefix: '2a05:d012::/40', region: 'eu-west-3', service: 'EC2', network_border_group: 'eu-west-3' }],
   });
-}
-
-/** Polls `probe` every 50 ms until it answers something, or fails naming what it waited for. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, spawnServe } from '../support/cli.js';
-import { DIGEST_A, get, startBucket } from '../support/harness.js';
+import { DIGEST_A, get } from '../support/harness.js';
+import { startBucket } from '../support/buckets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-cli-'));
 function file(name: string, text: string): string {
@@ -41,7 +42,7 @@ describe('registry-edge commands', () => {
 
   it('refuses unknown commands and options with usage', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(64);
-    expect((await runCli(['check-config'])).code).toBe(64);
+    expect((await runCli(['check-config', 'a.yaml', 'b.yaml'])).code).toBe(64);
     expect((await runCli(['serve', '--bogus'])).code).toBe(64);
     expect((await runCli(['explain', '--ip', '1.2.3.4'])).code).toBe(64);
     expect((await runCli(['geo', 'download'])).code).toBe(64);
