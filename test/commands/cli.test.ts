@@ -99,7 +99,8 @@ describe('the registry-edge binary', () => {
   });
 
   it('starts on the embedded default, logs where it listens, and stops cleanly on SIGTERM', async () => {
-    const edge = await spawnServe(['--port', '0'], { REGISTRY_EDGE_CONFIG: '' });
+    // The embedded default binds admin 127.0.0.1:9090: --admin-port 0 keeps the test off it.
+    const edge = await spawnServe(['--port', '0', '--admin-port', '0'], { REGISTRY_EDGE_CONFIG: '' });
     started.push(edge);
     const listening = edge.lines.find((l) => l.msg === 'listening');
     expect(listening).toMatchObject({ level: 'info', host: '0.0.0.0', config: expect.stringContaining('embedded default'), buckets: 33 });
@@ -110,7 +111,7 @@ describe('the registry-edge binary', () => {
   });
 
   it('honours archeio environment variables', async () => {
-    const edge = await spawnServe([], { REGISTRY_EDGE_CONFIG: '', PORT: '0', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000', UPSTREAM_REGISTRY_PATH: 'mirror' });
+    const edge = await spawnServe(['--admin-port', '0'], { REGISTRY_EDGE_CONFIG: '', PORT: '0', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000', UPSTREAM_REGISTRY_PATH: 'mirror' });
     started.push(edge);
     const res = await get(`http://127.0.0.1:${edge.port}`, '/v2/pause/manifests/3.9');
     expect(res.headers.location).toBe('http://127.0.0.1:5000/v2/mirror/pause/manifests/3.9');
