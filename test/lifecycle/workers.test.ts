@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, spawnServe, type Spawned } from '../support/cli.js';
+import { alive, CLI, gone, spawnServe, type Spawned } from '../support/cli.js';
 import { get } from '../support/harness.js';
 import { scrape, scratch, value, writeConfig } from '../support/serve.js';
 import { until } from '../support/wait.js';
@@ -20,15 +20,6 @@ function attempt(port: number, timeoutMs = 1000): Promise<{ status: number; loca
     req.on('error', (error) => resolve(error));
     req.end();
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 
@@ -123,7 +114,7 @@ describe('serve --workers 2 (the built binary; run "npm run build" first)', () =
     const pids = (await workers()).map((w) => w.pid as number);
     expect(await edge.stop('SIGTERM')).toBe(0);
     expect(edge.lines.some((l) => l.msg === 'stopped' && l.pid === edge.child.pid)).toBe(true);
-    for (const pid of pids) await until(`worker ${pid} to exit`, () => !alive(pid), { timeoutMs: 3000 });
+    for (const pid of pids) await gone(pid, 3000);
   });
 });
 
