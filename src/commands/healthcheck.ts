@@ -1,6 +1,5 @@
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { Config } from '../config/types.js';
 import { adminEnabled } from '../ops/admin.js';
 import { ConfigSource } from '../ops/reload.js';
 import { portOption, printUsage, wantsHelp, type Io } from './common.js';
@@ -22,7 +21,7 @@ function connectHost(host: string): string {
 }
 
 /** The URL that tells whether the server a configuration describes is alive, or why there is none. */
-export function probeUrl(config: Pick<Config, 'admin' | 'listen'>): { url: string } | { error: string } {
+export function probeUrl(config: { admin: { host: string; port: number }; listen: { host: string; port: number } }): { url: string } | { error: string } {
   if (adminEnabled(config.admin)) return { url: `http://${connectHost(config.admin.host)}:${config.admin.port}/healthz` };
   if (config.listen.port === 0) return { error: 'the admin listener is off and listen.port is 0: no port to ask' };
   return { url: `http://${connectHost(config.listen.host)}:${config.listen.port}/v2/` };

@@ -40,6 +40,27 @@ describe('registry-edge commands', () => {
     expect(stderr).toContain('listen.port: expected an integer from 0 to 65535, got 99999');
   });
 
+  it.each([['serve'], ['check-config'], ['explain'], ['hosts'], ['geo'], ['geo', 'update'], ['healthcheck']])(
+    '%s --help prints that command\'s usage and exits 0',
+    async (...command) => {
+      for (const flag of ['--help', '-h']) {
+        const { code, stdout, stderr } = await runCli([...command, flag]);
+        expect(code).toBe(0);
+        expect(stderr).toBe('');
+        expect(stdout).toMatch(new RegExp(`^Usage:\\n  registry-edge ${command[0]}`));
+      }
+    },
+  );
+
+  it('check-config without FILE checks and prints the effective embedded default', async () => {
+    const { code, stdout, stderr } = await runCli(['check-config'], { PORT: '8124' });
+    expect(code).toBe(0);
+    const config = JSON.parse(stdout);
+    expect(config).toMatchObject({ origin: { url: 'https://us-central1-docker.pkg.dev' }, listen: { port: 8124 } });
+    expect(config.buckets).toHaveLength(33);
+    expect(stderr).toMatch(/embedded default.*: valid\n$/);
+  });
+
   it('refuses unknown commands and options with usage', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(64);
     expect((await runCli(['check-config', 'a.yaml', 'b.yaml'])).code).toBe(64);

@@ -75,11 +75,15 @@ export async function startServe(
   configFile: string,
   level: 'info' | 'debug' | 'warn' = 'info',
   options: Omit<InProcessOptions, 'logger'> = {},
+  serve: { args?: string[]; requireAdmin?: boolean } = {},
 ): Promise<Served> {
   const logs = new LogCapture();
   const io = { stdout: new Discard(), stderr: new Discard(), env: {} };
-  const handle = await serveHere(serveArgs(['--config', configFile]), io, { ...options, logger: createLogger(level, logs) });
-  if (handle.adminPort === undefined) throw new Error('admin listener is off');
+  const handle = await serveHere(serveArgs(['--config', configFile, ...(serve.args ?? [])]), io, { ...options, logger: createLogger(level, logs) });
+  if (handle.adminPort === undefined && serve.requireAdmin !== false) {
+    await handle.stop();
+    throw new Error('admin listener is off');
+  }
   return {
     handle,
     url: `http://127.0.0.1:${handle.running.port}`,
