@@ -118,6 +118,39 @@ describe('serve --workers 2 (the built binary; run "npm run build" first)', () =
   });
 });
 
+describe('serve --workers 2: summed counters when a worker dies (the built binary)', () => {
+  const dir = scratch();
+  let edge: Spawned;
+  afterAll(async () => {
+    if (edge?.child.exitCode === null) await edge.stop('SIGKILL');
+    dir.cleanup();
+  });
+
+  it('keeps the dead worker\'s counts in the sums, so totals never go down (no rate() spike)', async () => {
+    edge = await spawnServe(['--config', writeConfig(`${dir.path}/edge.yaml`, { origin: { url: 'https://o.example' } }), '--workers', '2']);
+    const listening = edge.lines.find((l) => l.msg === 'listening') as Record<string, unknown>;
+    const admin = `http://127.0.0.1:${listening.admin_port as number}`;
+    const [, victim] = listening.worker_pids as number[];
+    // Fresh connections are dealt to the workers in turn: both count some of these.
+    for (let i = 0; i < 20; i++) expect(await attempt(edge.port)).toMatchObject({ status: 307 });
+    const totals = async (): Promise<number[]> => {
+      const samples = await scrape(admin);
+      return [value(samples, 'registry_edge_requests_total'), value(samples, 'registry_edge_request_duration_seconds_count')];
+    };
+    expect(await totals()).toEqual([20, 20]);
+
+    process.kill(victim as number, 'SIGKILL');
+    await until('a replacement worker', async () => {
+      const { workers } = JSON.parse((await get(admin, '/debug/workers')).body) as { workers: WorkerInfo[] };
+      return workers.every((w) => w.state === 'listening' && w.pid !== victim) || undefined;
+    });
+    expect(await totals()).toEqual([20, 20]);
+    for (let i = 0; i < 4; i++) expect(await attempt(edge.port)).toMatchObject({ status: 307 });
+    expect(await totals()).toEqual([24, 24]);
+    expect(await edge.stop('SIGTERM')).toBe(0);
+  });
+});
+
 describe('serve --workers when the workers cannot start', () => {
   it('exits 1 with the reason instead of restarting them in a loop', async () => {
     const dir = scratch();
