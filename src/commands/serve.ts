@@ -52,6 +52,12 @@ export function serveArgs(args: string[]): ServeArgs {
   };
 }
 
+/** The configuration `serve` runs, with --port and --admin-port applied at start and on every reload. */
+function openConfig(args: ServeArgs, io: Io): ConfigSource {
+  // TODO(issue 23, lead): once src/config/ exports checkHosts, make this async and await checkHosts(config.first.config).
+  return new ConfigSource(args.file, io.env, { port: args.port, adminPort: args.adminPort });
+}
+
 /** What tests can replace when they run `serve` in their own process. */
 export interface InProcessOptions {
   logger?: Logger;
@@ -70,7 +76,7 @@ export interface ServeHandle extends Lifecycle {
 
 /** `serve` without --workers, or as one --workers worker (which leaves admin and refresh to its primary). */
 export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptions = {}, asWorker = false): Promise<ServeHandle> {
-  const config = new ConfigSource(args.file, io.env, { port: args.port, adminPort: args.adminPort });
+  const config = openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
   const metrics = new EdgeMetrics({ version: version() });
   const role = new EdgeRole({
@@ -98,7 +104,7 @@ export async function servePrimary(
   io: Io,
   options: { logger?: Logger } & Pick<PrimaryOptions, 'exec' | 'restartPolicy'> = {},
 ): Promise<Service> {
-  const config = new ConfigSource(args.file, io.env, { port: args.port, adminPort: args.adminPort });
+  const config = openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
   const role = new PrimaryRole({ workers, config, logger, exec: options.exec, restartPolicy: options.restartPolicy });
   return startLifecycle(role, { logger, supervises: true, onRefresh: geoRefreshCounter(role.registry), listening: 'listening' });
