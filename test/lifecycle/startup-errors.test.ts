@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listenFailure } from '../../src/ops/startup.js';
-import { runBinary, spawnServe, type Spawned } from '../support/cli.js';
+import { runBinary, runCli, spawnServe, type Spawned } from '../support/cli.js';
 import { freePortSync, scratch, writeConfig } from '../support/serve.js';
 
 /** Start-up errors are one line and an exit status: no stack trace, printed once. */
@@ -69,6 +69,17 @@ describe('start-up failures of the binary (run "npm run build" first)', () => {
     const result = runBinary(['serve', '--config', file, '--workers', '2', '--admin-port', String(adminPort)]);
     expect(result.status).toBe(1);
     expectOneLine(result, `registry-edge: admin.port: 127.0.0.1:${adminPort} is in use; set admin.port, or 0 to turn the admin listener off`);
+  });
+
+  it('run() (what the binary calls) turns a taken port into exit 1 and the line, in this process too', async () => {
+    const adminPort = await takePort();
+    const file = writeConfig(`${dir.path}/in-process.yaml`, { origin: { url: 'https://o.example' } });
+    const result = await runCli(['serve', '--config', file, '--admin-port', String(adminPort)]);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `registry-edge: admin.port: 127.0.0.1:${adminPort} is in use; set admin.port, or 0 to turn the admin listener off\n`,
+    });
   });
 
   it('names listen.port when the public port is taken', async () => {
