@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probeUrl } from '../../src/commands/healthcheck.js';
 import { ROOT, runCli } from '../support/cli.js';
-import { freePortSync, scratch, startServe, writeConfig } from '../support/serve.js';
+import { freePortSync } from '../support/ports.js';
+import { scratch, startServe, writeConfig } from '../support/serve.js';
 
 const listen = { host: '0.0.0.0', port: 8080 };
 

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listenFailure } from '../../src/ops/startup.js';
 import { runBinary, runCli, spawnServe, type Spawned } from '../support/cli.js';
-import { freePortSync, scratch, writeConfig } from '../support/serve.js';
+import { freePortSync } from '../support/ports.js';
+import { scratch, writeConfig } from '../support/serve.js';
 
 /** Start-up errors are one line and an exit status: no stack trace, printed once. */
 function expectOneLine(result: { status: number | null; stderr: string; stdout: string }, line: string | RegExp): void {

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { stringify } from 'yaml';
 import { serveArgs, serveHere, type InProcessOptions, type ServeHandle } from '../../src/commands/serve.js';
 import { createLogger } from '../../src/log.js';
 import { get, LogCapture } from './harness.js';
+import { freePortSync } from './ports.js';
 
 /** A scratch directory for config and data files, removed by `cleanup`. */
 export function scratch(prefix = 'registry-edge-ops-'): { path: string; file(name: string, text: string): string; cleanup(): void } {
@@ -20,15 +20,6 @@ export function scratch(prefix = 'registry-edge-ops-'): { path: string; file(nam
     },
     cleanup: () => rmSync(path, { recursive: true, force: true }),
   };
-}
-
-/**
- * A port free right now on 127.0.0.1. The admin listener needs a real number (`admin.port: 0`
- * turns it off), so tests ask the kernel for one; synchronous so config documents stay plain.
- */
-export function freePortSync(): number {
-  const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
-  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
 /** Loopback listeners on free ports and no geo data unless a test names some. */
