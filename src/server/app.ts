@@ -26,8 +26,6 @@ export interface RequestRecord {
 
 export interface AppHooks {
   onRequest?(record: RequestRecord, rt: Runtime): void;
-  /** Seconds the client must wait when over its rate limit, else 0. */
-  rateLimit?(ip: string, rt: Runtime): number;
 }
 
 type Env = { Bindings: HttpBindings };
@@ -139,12 +137,12 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     client?: ClientLocation,
   ): void => {
     const durationMs = performance.now() - x.started;
-    const logged = logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
+    const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
     if (x.ip === undefined && logged && x.rt.config.log.client_ip !== 'none') x.ip = clientIpOf(x.incoming, x.rt);
     const ip = x.ip?.ok ? x.ip : undefined;
     const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, ip: ip?.ip, family: ip?.family, durationMs };
     hooks.onRequest?.(entry, x.rt);
-    if (logged) logRequest(logger, x.rt, entry);
+    if (logged) logRequest(x.rt.logger, x.rt, entry);
   };
 
   const blobRedirect = (x: Exchange, repo: string, outcome: BlobOutcome): Response => {
@@ -156,9 +154,10 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     const incoming = c.env.incoming;
     const x: Exchange = { rt: holder.current, incoming, method: incoming.method ?? 'GET', started: performance.now(), ip: undefined };
 
-    if (hooks.rateLimit !== undefined) {
+    const limiter = x.rt.limiter;
+    if (limiter !== undefined) {
       x.ip = clientIpOf(incoming, x.rt);
-      const wait = x.ip.ok ? hooks.rateLimit(x.ip.ip, x.rt) : 0;
+      const wait = x.ip.ok ? limiter.wait(x.ip.ip) : 0;
       if (wait > 0) {
         record(x, 'rate_limited', 429, 'none');
         return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {

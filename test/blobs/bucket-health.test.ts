@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
-import { startHangingBucket, startHttpBucket } from './buckets.js';
-import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, until, closedAfterEach } from './helpers.js';
+import { startHangingBucket, startHttpBucket } from '../support/buckets.js';
+import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from '../support/blobs.js';
+import { until } from '../support/wait.js';
 
 const track = closedAfterEach();
 
@@ -73,7 +74,7 @@ describe('bucket health (circuit breaker)', () => {
     expect(checker.available(b)).toBe(false);
     expect(await checker.check(b, digest(6))).toBe('unknown');
     expect(await checker.check(b, digest(5))).toBe('unknown');
-    await until(() => bucket.requests.length === 4);
+    await until('the bucket to see 4 request(s)', () => bucket.requests.length === 4, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(await probe).toBe('unknown');
     expect(bucket.requests).toHaveLength(4);
@@ -204,7 +205,7 @@ describe('in-flight bound', () => {
     expect(await settledNow(Promise.all(overflowed))).toBe(true);
     expect(new Set(await Promise.all(overflowed))).toEqual(new Set(['unknown']));
     expect(checker.stats()).toMatchObject({ overflow: 95, inflight: 5 });
-    await until(() => bucket.requests.length === 5);
+    await until('the bucket to see 5 request(s)', () => bucket.requests.length === 5, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(await Promise.all(answers.slice(0, 5))).toEqual(['present', 'present', 'present', 'present', 'present']);
     expect(bucket.requests).toHaveLength(5);
@@ -220,7 +221,7 @@ describe('in-flight bound', () => {
       createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 64, timeout_ms: 5000 }) }),
     );
     const answers = Array.from({ length: 10_000 }, (_, n) => checker.check(bucket.bucket, digest(n + 1)));
-    await until(() => bucket.requests.length === 64);
+    await until('the bucket to see 64 request(s)', () => bucket.requests.length === 64, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     await Promise.all(answers);
     expect(bucket.requests).toHaveLength(64);
@@ -233,7 +234,7 @@ describe('in-flight bound', () => {
     const bucket = track(await startHttpBucket('b', { status: () => 200, gate: gate.wait }));
     const checker = track(createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 1, timeout_ms: 5000 }) }));
     const answers = Array.from({ length: 100 }, () => checker.check(bucket.bucket, digest(1)));
-    await until(() => bucket.requests.length === 1);
+    await until('the bucket to see 1 request(s)', () => bucket.requests.length === 1, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(new Set(await Promise.all(answers))).toEqual(new Set(['present']));
     expect(checker.stats()).toMatchObject({ overflow: 0, coalesced: 99 });

@@ -7,8 +7,9 @@ import {
   startHttpBucket,
   startRawBucket,
   startResettingBucket,
-} from './buckets.js';
-import { KEY, checkConfig, digest, until, closedAfterEach } from './helpers.js';
+} from '../support/buckets.js';
+import { KEY, checkConfig, digest, closedAfterEach } from '../support/blobs.js';
+import { until } from '../support/wait.js';
 
 const track = closedAfterEach();
 
@@ -165,7 +166,7 @@ describe('buckets that fail', () => {
     const bucket = track(await startHangingBucket('hang'));
     const check = createExistenceChecker({ key: KEY, check: checkConfig({ timeout_ms: 5000 }) });
     const pending = check.check(bucket.bucket, digest(1));
-    await until(() => bucket.requests.length === 1);
+    await until('the bucket to see 1 request(s)', () => bucket.requests.length === 1, { timeoutMs: 2000, everyMs: 5 });
     const [, ms] = await timed(check.close());
     expect(await pending).toBe('unknown');
     expect(ms).toBeLessThan(1000);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { applyEnv, loadConfig, parseDuration, validateConfig } from '../../src/config/load.js';
-import { scratch } from '../ops/support.js';
+import { scratch } from '../support/serve.js';
 import { MINIMAL as minimal, problems } from '../support/config.js';
 
 describe('validateConfig', () => {

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/paths.js';
-import { scratch } from '../ops/support.js';
+import { scratch } from '../support/serve.js';
 
 const dir = scratch('edge-config-paths-');
 afterAll(() => dir.cleanup());

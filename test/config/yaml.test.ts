@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { scratch } from '../ops/support.js';
+import { scratch } from '../support/serve.js';
 
 const dir = scratch('edge-config-yaml-');
 afterAll(() => dir.cleanup());

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHangingBucket, startRawBucket, startResettingBucket, type TestBucket } from '../blobs/buckets.js';
-import { DIGEST_A, DIGEST_B, startBucket, startEdge, type BucketServer, type EdgeUnderTest } from '../support/harness.js';
-import { KEY, ORIGIN, assertAnswerKeepsPromises, errorLines, rawRequest, scopeFor } from './support.js';
+import { startHangingBucket, startRawBucket, startResettingBucket, type TestBucket } from '../support/buckets.js';
+import { DIGEST_A, DIGEST_B, startEdge, type EdgeUnderTest } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { KEY, ORIGIN, assertAnswerKeepsPromises, errorLines, rawRequest, scopeFor } from '../support/hostile.js';
 
 const TIMEOUT_MS = 300;
 const toOrigin = (digest: string): string => `${ORIGIN}/v2/a/blobs/${digest}`;

@@ -4,14 +4,27 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const SHARED_RANGES = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'ranges');
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const FIXTURES = join(HERE, '..', 'geo', 'fixtures');
 
-/** Path of a file in ../shared/ranges, failing with a clear message when it is not there. */
+/**
+ * The shared data folder: $REGISTRY_EDGE_SHARED when set, else `../shared` beside the project
+ * root (a checkout and CI), else /work/shared (where a worktree finds it).
+ */
+function sharedFolder(): string {
+  const named = process.env.REGISTRY_EDGE_SHARED;
+  if (named !== undefined && named !== '') return resolve(named);
+  const beside = resolve(HERE, '..', '..', '..', 'shared');
+  return existsSync(beside) ? beside : '/work/shared';
+}
+
+export const SHARED_RANGES = join(sharedFolder(), 'ranges');
+
+/** Path of a file in the shared ranges folder, failing with a clear message when it is not there. */
 export function sharedRangesFile(name: string): string {
   const path = join(SHARED_RANGES, name);
   if (!existsSync(path)) {
-    throw new Error(`shared data file missing: ${path} (tests marked "(shared)" need ../shared/ranges from the project root)`);
+    throw new Error(`shared data file missing: ${path} (tests marked "(shared)" need ../shared/ranges beside the project root, or REGISTRY_EDGE_SHARED)`);
   }
   return path;
 }

@@ -3,6 +3,11 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { BucketConfig } from '../../src/config/types.js';
 
+/**
+ * Local stand-ins for buckets, the one set every test uses: a well-behaved HTTP bucket whose
+ * answers a test can steer, and raw TCP buckets for the misbehaviour node:http would not produce.
+ */
+
 /** A local stand-in for a bucket; `close` ends every connection it accepted. */
 export interface TestBucket {
   url: string;
@@ -11,7 +16,13 @@ export interface TestBucket {
   requests: string[];
   /** TCP connections accepted. */
   connections: number;
+  /** HEAD requests received, for `path` or for any path. */
+  heads(path?: string): number;
   close(): Promise<void>;
+}
+
+function headsOf(requests: readonly string[]): (path?: string) => number {
+  return (path) => requests.filter((r) => r.startsWith('HEAD ') && (path === undefined || r === `HEAD ${path}`)).length;
 }
 
 export function bucketConfig(name: string, url: string): BucketConfig {
@@ -33,13 +44,14 @@ export interface HttpBucketBehaviour {
   /** Holds every answer until this resolves (makes concurrency observable). */
   gate?: () => Promise<void>;
   headers?: (path: string) => Record<string, string>;
+  /** Answers a request itself when it returns true (a delay, a 500, a redirect). */
+  respond?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
+export type HttpBucket = TestBucket & { behaviour: HttpBucketBehaviour; requestHeaders: http.IncomingHttpHeaders[] };
+
 /** A well-behaved HTTP bucket whose answers a test can change while it runs. */
-export async function startHttpBucket(
-  name: string,
-  behaviour: HttpBucketBehaviour = {},
-): Promise<TestBucket & { behaviour: HttpBucketBehaviour; requestHeaders: http.IncomingHttpHeaders[] }> {
+export async function startHttpBucket(name: string, behaviour: HttpBucketBehaviour = {}): Promise<HttpBucket> {
   const requests: string[] = [];
   const requestHeaders: http.IncomingHttpHeaders[] = [];
   const state = { connections: 0 };
@@ -47,6 +59,7 @@ export async function startHttpBucket(
     const path = req.url ?? '';
     requests.push(`${req.method} ${path}`);
     requestHeaders.push(req.headers);
+    if (behaviour.respond?.(req, res)) return;
     const answer = (): void => {
       const status = behaviour.status?.(path) ?? (behaviour.present?.has(path) ? 200 : 404);
       res.writeHead(status, { 'content-length': '1234', ...behaviour.headers?.(path) });
@@ -63,6 +76,7 @@ export async function startHttpBucket(
     requests,
     requestHeaders,
     behaviour,
+    heads: headsOf(requests),
     get connections() {
       return state.connections;
     },
@@ -110,6 +124,7 @@ export async function startRawBucket(
     url,
     bucket: bucketConfig(name, url),
     requests,
+    heads: headsOf(requests),
     get connections() {
       return state.connections;
     },
@@ -118,6 +133,16 @@ export async function startRawBucket(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+export type BucketServer = HttpBucket;
+
+/**
+ * A bucket holding the object paths in `present` (200, empty body), 404 for anything else;
+ * `respond` may answer a request itself.
+ */
+export function startBucket(present: Iterable<string>, respond?: HttpBucketBehaviour['respond']): Promise<BucketServer> {
+  return startHttpBucket('bucket', { present: new Set(present), respond, headers: () => ({ 'content-length': '0' }) });
 }
 
 /** Accepts connections and reads requests, but never answers. */

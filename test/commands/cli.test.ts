@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, spawnServe } from '../support/cli.js';
-import { DIGEST_A, get, startBucket } from '../support/harness.js';
+import { DIGEST_A, get } from '../support/harness.js';
+import { startBucket } from '../support/buckets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'edge-cli-'));
 function file(name: string, text: string): string {
@@ -39,9 +40,30 @@ describe('registry-edge commands', () => {
     expect(stderr).toContain('listen.port: expected an integer from 0 to 65535, got 99999');
   });
 
+  it.each([['serve'], ['check-config'], ['explain'], ['hosts'], ['geo'], ['geo', 'update'], ['healthcheck']])(
+    '%s --help prints that command\'s usage and exits 0',
+    async (...command) => {
+      for (const flag of ['--help', '-h']) {
+        const { code, stdout, stderr } = await runCli([...command, flag]);
+        expect(code).toBe(0);
+        expect(stderr).toBe('');
+        expect(stdout).toMatch(new RegExp(`^Usage:\\n  registry-edge ${command[0]}`));
+      }
+    },
+  );
+
+  it('check-config without FILE checks and prints the effective embedded default', async () => {
+    const { code, stdout, stderr } = await runCli(['check-config'], { PORT: '8124' });
+    expect(code).toBe(0);
+    const config = JSON.parse(stdout);
+    expect(config).toMatchObject({ origin: { url: 'https://us-central1-docker.pkg.dev' }, listen: { port: 8124 } });
+    expect(config.buckets).toHaveLength(33);
+    expect(stderr).toMatch(/embedded default.*: valid\n$/);
+  });
+
   it('refuses unknown commands and options with usage', async () => {
     expect((await runCli(['frobnicate'])).code).toBe(64);
-    expect((await runCli(['check-config'])).code).toBe(64);
+    expect((await runCli(['check-config', 'a.yaml', 'b.yaml'])).code).toBe(64);
     expect((await runCli(['serve', '--bogus'])).code).toBe(64);
     expect((await runCli(['explain', '--ip', '1.2.3.4'])).code).toBe(64);
     expect((await runCli(['geo', 'download'])).code).toBe(64);
@@ -98,7 +120,8 @@ describe('the registry-edge binary', () => {
   });
 
   it('starts on the embedded default, logs where it listens, and stops cleanly on SIGTERM', async () => {
-    const edge = await spawnServe(['--port', '0'], { REGISTRY_EDGE_CONFIG: '' });
+    // The embedded default binds admin 127.0.0.1:9090: --admin-port 0 keeps the test off it.
+    const edge = await spawnServe(['--port', '0', '--admin-port', '0'], { REGISTRY_EDGE_CONFIG: '' });
     started.push(edge);
     const listening = edge.lines.find((l) => l.msg === 'listening');
     expect(listening).toMatchObject({ level: 'info', host: '0.0.0.0', config: expect.stringContaining('embedded default'), buckets: 33 });
@@ -109,7 +132,7 @@ describe('the registry-edge binary', () => {
   });
 
   it('honours archeio environment variables', async () => {
-    const edge = await spawnServe([], { REGISTRY_EDGE_CONFIG: '', PORT: '0', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000', UPSTREAM_REGISTRY_PATH: 'mirror' });
+    const edge = await spawnServe(['--admin-port', '0'], { REGISTRY_EDGE_CONFIG: '', PORT: '0', UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:5000', UPSTREAM_REGISTRY_PATH: 'mirror' });
     started.push(edge);
     const res = await get(`http://127.0.0.1:${edge.port}`, '/v2/pause/manifests/3.9');
     expect(res.headers.location).toBe('http://127.0.0.1:5000/v2/mirror/pause/manifests/3.9');

@@ -48,15 +48,6 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   };
 }
 
-/** Resolves once `predicate` holds, polling briefly; for waiting on a server to see traffic. */
-export async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** Registers an afterEach that closes everything handed to the returned `track`, newest first. */
 export function closedAfterEach(): <T extends { close(): Promise<void> }>(thing: T) => T {
   const cleanups: (() => Promise<void>)[] = [];

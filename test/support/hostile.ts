@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { expect } from 'vitest';
-import { startBucket, startEdge, type BucketServer, type EdgeUnderTest } from '../support/harness.js';
+import { startEdge, type EdgeUnderTest } from './harness.js';
+import { startBucket, type BucketServer } from './buckets.js';
 
 /** One HTTP response as the bytes on the wire said it, parsed by hand. */
 export interface RawResponse {
@@ -190,10 +191,6 @@ export function closedWithin(socket: Socket, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export const ORIGIN = 'https://origin.example';

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
+import { Writable } from 'node:stream';
+import { serveArgs, servePrimary } from '../../src/commands/serve.js';
+import type { Service } from '../../src/lifecycle/lifecycle.js';
 import { createLogger } from '../../src/log.js';
-import { startPrimary } from '../../src/ops/cluster.js';
-import type { Service } from '../../src/ops/service.js';
 import { CLI } from '../support/cli.js';
 import { get, LogCapture } from '../support/harness.js';
-import { post, scrape, scratch, until, value, writeConfig } from './support.js';
+import { post, scrape, scratch, value, writeConfig } from '../support/serve.js';
+import { until } from '../support/wait.js';
 
 const MANIFEST = '/v2/app/manifests/1.0';
 
@@ -27,12 +28,8 @@ describe('cluster primary (in-process; workers are the built CLI, run "npm run b
 
   beforeAll(async () => {
     file = writeConfig(`${dir.path}/edge.yaml`, { origin: { url: 'https://first.example' }, log: { level: 'warn' } });
-    service = await startPrimary({
-      workers: 2,
-      loaded: loadConfig(file, {}),
-      file,
-      env: {},
-      override: () => undefined,
+    const io = { stdout: new Writable(), stderr: new Writable(), env: {} };
+    service = await servePrimary(serveArgs(['--config', file]), 2, io, {
       logger: createLogger('info', logs),
       exec: { file: CLI, args: ['serve', '--config', file, '--workers', '2'] },
       // A streak never ends within this test, so each restart waits twice as long as the one before.

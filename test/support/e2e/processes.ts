@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../ports.js';
 
 const owned = new Set<ChildProcess>();
 const scratchDirs = new Set<string>();
@@ -39,21 +39,6 @@ for (const [signal, number] of [['SIGTERM', 15], ['SIGHUP', 1]] as const) {
   process.once(signal, () => {
     killOwned();
     process.exit(128 + number);
-  });
-}
-
-/** A port that was free a moment ago. Callers must retry when a server loses the race for it. */
-export async function pickFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not read the probe port'));
-      });
-    });
   });
 }
 
@@ -165,13 +150,13 @@ export class ManagedProcess {
 }
 
 /**
- * Starts a server on a port picked by `pickFreePort`, retrying with a new port when the
+ * Starts a server on a port picked by `freePort`, retrying with a new port when the
  * server dies because another process took the port in between.
  */
 export async function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> {
   let lastError: unknown;
   for (let attempt = 0; attempt < attempts; attempt += 1) {
-    const port = await pickFreePort();
+    const port = await freePort();
     try {
       return await start(port);
     } catch (error) {

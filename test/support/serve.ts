@@ -1,12 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { stringify } from 'yaml';
-import { serve, type ServeHandle } from '../../src/main.js';
+import { serveArgs, serveHere, type InProcessOptions, type ServeHandle } from '../../src/commands/serve.js';
 import { createLogger } from '../../src/log.js';
-import { get, LogCapture } from '../support/harness.js';
+import { get, LogCapture } from './harness.js';
+import { freePortSync } from './ports.js';
 
 /** A scratch directory for config and data files, removed by `cleanup`. */
 export function scratch(prefix = 'registry-edge-ops-'): { path: string; file(name: string, text: string): string; cleanup(): void } {
@@ -20,15 +20,6 @@ export function scratch(prefix = 'registry-edge-ops-'): { path: string; file(nam
     },
     cleanup: () => rmSync(path, { recursive: true, force: true }),
   };
-}
-
-/**
- * A port free right now on 127.0.0.1. The admin listener needs a real number (`admin.port: 0`
- * turns it off), so tests ask the kernel for one; synchronous so config documents stay plain.
- */
-export function freePortSync(): number {
-  const script = "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close()})";
-  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
 /** Loopback listeners on free ports and no geo data unless a test names some. */
@@ -67,12 +58,23 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Runs `registry-edge serve --config FILE` in-process (the same code the binary runs). */
-export async function startServe(configFile: string, level: 'info' | 'debug' | 'warn' = 'info'): Promise<Served> {
+/**
+ * Runs `registry-edge serve --config FILE` in-process (the same code the binary runs), with
+ * the clocks and the feed download a test may replace.
+ */
+export async function startServe(
+  configFile: string,
+  level: 'info' | 'debug' | 'warn' = 'info',
+  options: Omit<InProcessOptions, 'logger'> = {},
+  serve: { args?: string[]; requireAdmin?: boolean } = {},
+): Promise<Served> {
   const logs = new LogCapture();
   const io = { stdout: new Discard(), stderr: new Discard(), env: {} };
-  const handle = await serve(['--config', configFile], io, createLogger(level, logs));
-  if (handle.adminPort === undefined) throw new Error('admin listener is off');
+  const handle = await serveHere(serveArgs(['--config', configFile, ...(serve.args ?? [])]), io, { ...options, logger: createLogger(level, logs) });
+  if (handle.adminPort === undefined && serve.requireAdmin !== false) {
+    await handle.stop();
+    throw new Error('admin listener is off');
+  }
   return {
     handle,
     url: `http://127.0.0.1:${handle.running.port}`,
@@ -135,15 +137,4 @@ export function awsFeed(createDate = '2026-01-01-00-00-00'): string {
     ],
     ipv6_prefixes: [{ ipv6_prefix: '2a05:d012::/40', region: 'eu-west-3', service: 'EC2', network_border_group: 'eu-west-3' }],
   });
-}
-
-/** Polls `probe` every 50 ms until it answers something, or fails naming what it waited for. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { DIGEST_512, DIGEST_A, DIGEST_B, get, startBucket, startEdge, type BucketServer, type EdgeUnderTest } from '../support/harness.js';
+import { DIGEST_512, DIGEST_A, DIGEST_B, get, startEdge, type EdgeUnderTest } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
 
 const KEY = '/containers/images/';
 const COSIGN = `sha256-${'f'.repeat(64)}.att`;
