@@ -1,7 +1,12 @@
 /** A configuration that cannot run; `problems` name each bad field and its value. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[], source: string) {
-    super(`invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`);
+    // One problem stays on one line, like every other start-up error; several are listed.
+    super(
+      problems.length === 1
+        ? `invalid configuration (${source}): ${problems[0]}`
+        : `invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'ConfigError';
   }
 }

@@ -94,8 +94,8 @@ describe('start-up failures of the binary (run "npm run build" first)', () => {
   it('names listen.host when it does not resolve', () => {
     const file = writeConfig(`${dir.path}/host.yaml`, { origin: { url: 'https://o.example' }, listen: { host: 'edge-host.invalid', port: 0 }, admin: { port: 0 } });
     const result = runBinary(['serve', '--config', file]);
-    expect(result.status).not.toBe(0);
-    expectOneLine(result, /^registry-edge: listen\.host: .*edge-host\.invalid/);
+    expect(result.status).toBe(78);
+    expectOneLine(result, /^registry-edge: invalid configuration \(.*\): listen\.host: .*edge-host\.invalid/);
   });
 
   it('names a data file that does not load (inventory, ranges MMDB)', () => {
