@@ -1,6 +1,6 @@
 import { classify } from '../routing/classify.js';
 import { decide, isReadMethod } from '../routing/decide.js';
-import { blobCandidates } from '../routing/plan.js';
+import { blobCandidates } from '../routing/candidates.js';
 import { ipFamily, normalizeIp } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 import { routeBlob, type CheckTrace } from './route-blob.js';

@@ -1,7 +1,8 @@
 import type { IpFamily } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Presence } from '../blobs/types.js';
-import { blobCandidates, bucketBlobUrl, originUrl, type Candidate } from '../routing/plan.js';
+import { bucketBlobUrl, originUrl } from '../routing/plan.js';
+import { blobCandidates, type Candidate } from '../routing/candidates.js';
 import type { Runtime } from './runtime.js';
 
 export interface BlobOutcome {
