@@ -11,6 +11,7 @@ import { RuntimeHolder } from './server/runtime.js';
 import { startServer, type RunningServer } from './server/serve.js';
 import type { AppHooks } from './server/app.js';
 import { explain } from './server/explain.js';
+import { givenClient } from './routing/request.js';
 import { buildPlan, redirectHosts } from './routing/plan.js';
 import { adminEnabled, startAdmin, type AdminBackend, type AdminServer } from './ops/admin.js';
 import { attachToPrimary, isClusterWorker, startPrimary } from './ops/cluster.js';
@@ -263,6 +264,8 @@ async function explainCommand(args: string[], io: Io): Promise<number> {
     strict: true,
   });
   if (values.ip === undefined || values.path === undefined) throw new UsageError('explain needs --ip IP and --path PATH');
+  const client = givenClient(values.ip).result;
+  if (!client.ok) throw new UsageError(`--ip ${JSON.stringify(values.ip)} is not a client address the server accepts: ${client.reason}`);
   const loaded = readConfigFile(values.config, io);
   const rt = await buildRuntime(loaded, createLogger('warn', io.stderr));
   try {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
 import type { CheckNote } from '../../src/blobs/types.js';
+import { get } from '../support/harness.js';
+import { scrape, scratch, startServe, value, writeConfig } from '../ops/support.js';
 import { startHangingBucket, startHttpBucket } from './buckets.js';
 import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, until, closedAfterEach } from './helpers.js';
 
@@ -313,5 +315,29 @@ describe('in-flight bound', () => {
     failing.behaviour.status = () => 200;
     expect(await checker.check(failing.bucket, digest(3))).toBe('present');
     expect(checker.stats().buckets.failing?.state).toBe('closed');
+  });
+});
+
+describe('existence_cache_skipped_total', () => {
+  it('counts every request that passes over a bucket whose breaker is open', async () => {
+    const dir = scratch();
+    const bucket = track(await startHttpBucket('failing', { status: () => 503 }));
+    const edge = await startServe(
+      writeConfig(`${dir.path}/edge.yaml`, {
+        origin: { url: 'https://origin.example' },
+        buckets: [{ name: 'failing', url: bucket.url, networks: ['127.0.0.0/8'] }],
+        blobs: { check: { failure_threshold: 1, cooldown_ms: 600_000 } },
+      }),
+    );
+    try {
+      await get(edge.url, `/v2/a/blobs/${digest(1)}`);
+      const before = value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total');
+      for (const n of [2, 3, 4]) expect((await get(edge.url, `/v2/a/blobs/${digest(n)}`)).headers.location).toBe(`https://origin.example/v2/a/blobs/${digest(n)}`);
+      expect(value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total') - before).toBe(3);
+      expect(bucket.requests).toHaveLength(1);
+    } finally {
+      await edge.stop();
+      dir.cleanup();
+    }
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { classify } from '../../src/routing/classify.js';
-import { decide, ociErrorBody } from '../../src/routing/decide.js';
-import { buildPlan, redirectHosts } from '../../src/routing/plan.js';
+import { decide, ociErrorBody, type Answer } from '../../src/routing/decide.js';
+import { buildPlan, redirectHosts, type RoutingPlan } from '../../src/routing/plan.js';
 
 const S256 = `sha256:${'d'.repeat(64)}`;
 const COSIGN = `sha256-${'e'.repeat(64)}.sig`;
@@ -24,47 +24,52 @@ const config = validateConfig(
 );
 const plan = buildPlan(config);
 
+/** decide() for every route but a blob's (blobs go through routeBlob). */
+function decideStatic(target: string, on: RoutingPlan = plan): Answer {
+  const route = classify(target);
+  if (route.kind === 'blob') throw new Error(`${target} is a blob route`);
+  return decide(route, on);
+}
+
 describe('decide', () => {
-  it.each<[string, number, string | undefined, string]>([
-    ['/', 307, 'https://info.example/', 'info'],
-    ['/privacy', 307, 'https://privacy.example/p', 'privacy'],
-    ['/v2/pause/manifests/3.9', 307, 'https://origin.example/v2/prod/images/pause/manifests/3.9', 'origin'],
-    ['/v2/library/app/manifests/latest', 307, 'https://origin.example/v2/prod/images/library/app/manifests/latest', 'origin'],
-    [`/v2/pause/manifests/${S256}`, 307, `https://origin.example/v2/prod/images/pause/manifests/${S256}`, 'origin'],
-    [`/v2/pause/manifests/${COSIGN}`, 307, `https://sigs.example/v2/prod/images/pause/manifests/${COSIGN}`, 'signatures'],
-    ['/v2/pause/tags/list?n=2&last=1.0', 307, 'https://origin.example/v2/prod/images/pause/tags/list?n=2&last=1.0', 'origin'],
-    [`/v2/pause/referrers/${S256}?artifactType=x`, 307, `https://origin.example/v2/prod/images/pause/referrers/${S256}?artifactType=x`, 'origin'],
-  ])('%s -> %i %s', (target, status, location, kind) => {
-    const decision = decide(classify(target), plan);
-    expect(decision).toEqual({ type: 'redirect', location, target: kind });
-    expect(status).toBe(307);
+  it.each<[string, string, string, string | undefined]>([
+    ['/', 'https://info.example/', 'info', undefined],
+    ['/privacy', 'https://privacy.example/p', 'privacy', undefined],
+    ['/v2/pause/manifests/3.9', 'https://origin.example/v2/prod/images/pause/manifests/3.9', 'origin', 'pause'],
+    ['/v2/library/app/manifests/latest', 'https://origin.example/v2/prod/images/library/app/manifests/latest', 'origin', 'library/app'],
+    [`/v2/pause/manifests/${S256}`, `https://origin.example/v2/prod/images/pause/manifests/${S256}`, 'origin', 'pause'],
+    [`/v2/pause/manifests/${COSIGN}`, `https://sigs.example/v2/prod/images/pause/manifests/${COSIGN}`, 'signatures', 'pause'],
+    ['/v2/pause/tags/list?n=2&last=1.0', 'https://origin.example/v2/prod/images/pause/tags/list?n=2&last=1.0', 'origin', 'pause'],
+    [`/v2/pause/referrers/${S256}?artifactType=x`, `https://origin.example/v2/prod/images/pause/referrers/${S256}?artifactType=x`, 'origin', 'pause'],
+  ])('%s -> 307 %s', (target, location, to, repo) => {
+    const kind = classify(target).kind;
+    expect(decideStatic(target)).toEqual({ type: 'redirect', kind, location, target: to, repo, client: undefined, reason: undefined });
   });
 
-  it.each<[string, number, string | undefined]>([
-    ['/v2/_catalog', 404, 'UNSUPPORTED'],
-    ['/v2/x/y/z', 404, 'UNSUPPORTED'],
-    ['/nope', 404, undefined],
-    ['/v2/A/manifests/x', 400, 'NAME_INVALID'],
-    ['/v2/a/blobs/sha256:1', 400, 'DIGEST_INVALID'],
-    [`/${'x'.repeat(5000)}`, 414, 'UNSUPPORTED'],
-  ])('%.60s -> %i %s', (target, status, code) => {
-    expect(decide(classify(target), plan)).toMatchObject({ type: 'error', status, code });
+  it.each<[string, string, number, string | undefined]>([
+    ['/v2/_catalog', 'catalog', 404, 'UNSUPPORTED'],
+    ['/v2/x/y/z', 'unsupported', 404, 'UNSUPPORTED'],
+    ['/nope', 'not_found', 404, undefined],
+    ['/v2/A/manifests/x', 'invalid', 400, 'NAME_INVALID'],
+    ['/v2/a/blobs/sha256:1', 'invalid', 400, 'DIGEST_INVALID'],
+    [`/${'x'.repeat(5000)}`, 'too_long', 414, 'UNSUPPORTED'],
+  ])('%.60s -> %s %i %s', (target, kind, status, code) => {
+    expect(decideStatic(target)).toMatchObject({ type: 'error', kind, status, code, repo: undefined });
   });
 
-  it('answers the ping and hands blobs to blob routing', () => {
-    expect(decide(classify('/v2/'), plan)).toEqual({ type: 'ping' });
-    expect(decide(classify(`/v2/a/blobs/${S256}`), plan)).toEqual({ type: 'blob', name: 'a', digest: S256 });
+  it('answers the ping', () => {
+    expect(decideStatic('/v2/')).toEqual({ type: 'ping', kind: 'ping' });
   });
 
-  it('sends cosign tags to the origin when no signature upstream is set, and 404s unset info URLs', () => {
+  it('sends cosign tags to the origin when no signature upstream is set, and 404s unset info URLs in plain text', () => {
     const bare = buildPlan(validateConfig({ origin: { url: 'https://o.example' } }, 'test'));
-    expect(decide(classify(`/v2/p/manifests/${COSIGN}`), bare)).toEqual({
+    expect(decideStatic(`/v2/p/manifests/${COSIGN}`, bare)).toMatchObject({
       type: 'redirect',
       location: `https://o.example/v2/p/manifests/${COSIGN}`,
       target: 'origin',
     });
-    expect(decide(classify('/'), bare)).toMatchObject({ type: 'error', status: 404 });
-    expect(decide(classify('/privacy'), bare)).toMatchObject({ type: 'error', status: 404 });
+    expect(decideStatic('/', bare)).toEqual({ type: 'error', kind: 'root', status: 404, code: undefined, message: '404 page not found', repo: undefined });
+    expect(decideStatic('/privacy', bare)).toMatchObject({ type: 'error', kind: 'privacy', status: 404, code: undefined });
   });
 
   it('writes OCI error documents', () => {
