@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from '../log.js';
 import { buildRuntime } from '../server/build.js';
 import { explain } from '../server/explain.js';
+import { givenClient } from '../routing/request.js';
 import { printUsage, readConfigFile, UsageError, wantsHelp, type Io } from './common.js';
 
 export const usage = `  registry-edge explain --ip IP --path PATH [--method GET] [--config FILE]
@@ -16,6 +17,8 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
     strict: true,
   });
   if (values.ip === undefined || values.path === undefined) throw new UsageError('explain needs --ip IP and --path PATH');
+  const client = givenClient(values.ip).result;
+  if (!client.ok) throw new UsageError(`--ip ${JSON.stringify(values.ip)} is not a client address the server accepts: ${client.reason}`);
   const loaded = readConfigFile(values.config, io);
   const rt = await buildRuntime(loaded, createLogger('warn', io.stderr));
   try {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
+import type { CheckNote } from '../../src/blobs/types.js';
+import { get } from '../support/harness.js';
+import { scrape, scratch, startServe, value, writeConfig } from '../support/serve.js';
 import { startHangingBucket, startHttpBucket } from '../support/buckets.js';
 import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from '../support/blobs.js';
 import { until } from '../support/wait.js';
@@ -58,7 +61,8 @@ describe('bucket health (circuit breaker)', () => {
     expect(await skipped).toBe('unknown');
     expect(checker.peek(b, digest(4))).toBe('unknown');
     expect(bucket.requests).toHaveLength(3);
-    expect(checker.stats().skipped).toBe(2);
+    // available() passing the bucket over counts too: it is how the request path skips one.
+    expect(checker.stats().skipped).toBe(3);
 
     // Cool-down not over yet.
     clock.advance(9_999);
@@ -192,6 +196,54 @@ describe('bucket health (circuit breaker)', () => {
   });
 });
 
+describe('why a bucket was passed over', () => {
+  it('tells a caller who asks: breaker open, then a probe running; nothing for answers', async () => {
+    const clock = manualClock();
+    const gate = reusableGate();
+    const bucket = track(await startHttpBucket('b', { status: () => 500, gate: gate.wait }));
+    const checker = track(
+      createExistenceChecker({ key: KEY, check: checkConfig({ failure_threshold: 1, cooldown_ms: 1000 }), now: clock.now }),
+    );
+    const note: CheckNote = { cause: undefined };
+    expect(await checker.check(bucket.bucket, digest(1), note)).toBe('unknown');
+    expect(note.cause).toBe('status 500');
+    expect(checker.available(bucket.bucket, note)).toBe(false);
+    expect(note.cause).toBe('breaker open');
+    note.cause = undefined;
+    expect(await checker.check(bucket.bucket, digest(2), note)).toBe('unknown');
+    expect(note.cause).toBe('breaker open');
+
+    clock.advance(1000);
+    gate.close();
+    const probe = checker.check(bucket.bucket, digest(3));
+    expect(checker.available(bucket.bucket, note)).toBe(false);
+    expect(note.cause).toBe('breaker half-open: a probe is running');
+    expect(await checker.check(bucket.bucket, digest(4), note)).toBe('unknown');
+    expect(note.cause).toBe('breaker half-open: a probe is running');
+    bucket.behaviour.status = () => 200;
+    gate.open();
+    expect(await probe).toBe('present');
+    expect(await checker.check(bucket.bucket, digest(3), note)).toBe('present');
+    expect(note.cause).toBeUndefined();
+  });
+
+  it('gives the in-flight limit as the cause of an overflow, and the HEAD\'s cause to every waiter on it', async () => {
+    const gate = reusableGate();
+    gate.close();
+    const bucket = track(await startHttpBucket('b', { status: () => 503, gate: gate.wait }));
+    const checker = track(createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 1, timeout_ms: 5000, failure_threshold: 1000 }) }));
+    const notes = [0, 1, 2].map((): CheckNote => ({ cause: undefined }));
+    const first = checker.check(bucket.bucket, digest(1), notes[0]);
+    const joined = checker.check(bucket.bucket, digest(1), notes[1]);
+    expect(await checker.check(bucket.bucket, digest(2), notes[2])).toBe('unknown');
+    expect(notes[2]?.cause).toBe('in-flight limit: 1 HEADs running');
+    await until('one HEAD in flight', () => bucket.requests.length === 1);
+    gate.open();
+    expect(await Promise.all([first, joined])).toEqual(['unknown', 'unknown']);
+    expect(notes.slice(0, 2).map((n) => n.cause)).toEqual(['status 503', 'status 503']);
+  });
+});
+
 describe('in-flight bound', () => {
   it('sends at most max_inflight HEADs and answers the rest unknown at once', async () => {
     const gate = reusableGate();
@@ -264,5 +316,29 @@ describe('in-flight bound', () => {
     failing.behaviour.status = () => 200;
     expect(await checker.check(failing.bucket, digest(3))).toBe('present');
     expect(checker.stats().buckets.failing?.state).toBe('closed');
+  });
+});
+
+describe('existence_cache_skipped_total', () => {
+  it('counts every request that passes over a bucket whose breaker is open', async () => {
+    const dir = scratch();
+    const bucket = track(await startHttpBucket('failing', { status: () => 503 }));
+    const edge = await startServe(
+      writeConfig(`${dir.path}/edge.yaml`, {
+        origin: { url: 'https://origin.example' },
+        buckets: [{ name: 'failing', url: bucket.url, networks: ['127.0.0.0/8'] }],
+        blobs: { check: { failure_threshold: 1, cooldown_ms: 600_000 } },
+      }),
+    );
+    try {
+      await get(edge.url, `/v2/a/blobs/${digest(1)}`);
+      const before = value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total');
+      for (const n of [2, 3, 4]) expect((await get(edge.url, `/v2/a/blobs/${digest(n)}`)).headers.location).toBe(`https://origin.example/v2/a/blobs/${digest(n)}`);
+      expect(value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total') - before).toBe(3);
+      expect(bucket.requests).toHaveLength(1);
+    } finally {
+      await edge.stop();
+      dir.cleanup();
+    }
   });
 });

@@ -108,8 +108,7 @@ describe('registry-edge commands', () => {
     expect(await ex('/v2/pause/manifests/3.9')).toMatchObject({ status: 307, target: 'origin', location: 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9' });
     expect(await ex('/v2/_catalog')).toMatchObject({ status: 404, error: expect.stringContaining('UNSUPPORTED') });
     expect(await ex('/v2/', 'POST')).toMatchObject({ status: 405 });
-    const bad = JSON.parse((await runCli(['explain', '--ip', 'nope', '--path', `/v2/a/blobs/${DIGEST_A}`])).stdout);
-    expect(bad).toMatchObject({ status: 400, error: expect.stringContaining('invalid client address') });
+    expect((await runCli(['explain', '--ip', 'nope', '--path', `/v2/a/blobs/${DIGEST_A}`])).code).toBe(64);
   });
 });
 
