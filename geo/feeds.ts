@@ -6,12 +6,12 @@
  *
  * File names under `geo update --from DIR` and official URLs are in `FEEDS`.
  */
-import { parseCidr, type Network } from '../src/geo/ip.js';
+import { parseCidr, type Cidr } from '../src/net/cidr.js';
 
 export type ProviderName = 'aws' | 'gcp' | 'azure' | 'oracle';
 
 export interface RangeEntry {
-  network: Network;
+  network: Cidr;
   /** Provider region; absent for global/edge ranges. */
   region?: string;
 }
@@ -62,12 +62,14 @@ class EntryCollector {
 
   add(cidr: unknown, region: string | undefined, where: string, family?: 'ipv4' | 'ipv6'): void {
     if (typeof cidr !== 'string') throw new FeedError(`${this.provider}: ${where}: prefix is not a string`);
-    const network = parseCidr(cidr.trim());
+    const text = cidr.trim();
+    // Feeds always publish a length: a bare address means the format changed under us.
+    const network = text.includes('/') ? parseCidr(text) : undefined;
     if (!network) throw new FeedError(`${this.provider}: ${where}: bad CIDR ${JSON.stringify(cidr)}`);
-    if (family && network.ipv4 !== (family === 'ipv4')) {
+    if (family && network.family !== family) {
       throw new FeedError(`${this.provider}: ${where}: ${cidr} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR`);
     }
-    if (network.hadHostBits) {
+    if (network.hostBitsSet) {
       this.masked++;
       if (!this.firstMasked) this.firstMasked = cidr;
     }

@@ -21,7 +21,7 @@
  *
  * Spec: MaxMind DB File Format Specification v2.0 (https://maxmind.github.io/MaxMind-DB/).
  */
-import { parseCidr } from '../src/geo/ip.js';
+import { parseCidr } from '../src/net/cidr.js';
 
 /** A number that must be stored as a specific MMDB type (metadata requires exact types). */
 export class TypedNumber {

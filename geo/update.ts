@@ -7,7 +7,7 @@
  */
 import { access, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatNetwork } from '../src/geo/ip.js';
+import { formatNetwork } from '../src/net/cidr.js';
 import { MmdbReader } from '../src/geo/mmdb.js';
 import { CLOUD_RANGES_TYPE, COMPACT_LOCATIONS_FILE, type GeoLog, type GeoLogLevel } from '../src/geo/locator.js';
 import { loadRegions } from '../src/geo/nearest.js';

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { parseCidr } from '../net/ip.js';
+import { parseCidr } from '../net/cidr.js';
 import type { BucketConfig, ClientIpLogging, Config, LogLevel, OthersRouting } from './types.js';
 
 export class ConfigError extends Error {

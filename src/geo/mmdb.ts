@@ -10,7 +10,7 @@
  * Spec: MaxMind DB File Format Specification v2.0 (https://maxmind.github.io/MaxMind-DB/).
  */
 import { readFile } from 'node:fs/promises';
-import { parseIPv4, parseIPv6Into } from './ip.js';
+import { parseIPv4, parseIPv6Into } from '../net/ip.js';
 
 export type MmdbValue =
   | string

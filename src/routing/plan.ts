@@ -1,5 +1,6 @@
 import type { BucketConfig, Config } from '../config/types.js';
-import { NetworkSet, parseCidr, type IpFamily } from '../net/ip.js';
+import { NetworkSet, parseCidr } from '../net/cidr.js';
+import type { IpFamily } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 
 /** A bucket with everything the hot path needs precomputed. */

@@ -11,7 +11,7 @@ import {
   parseOracleFeed,
   type ParsedFeed,
 } from '../../geo/feeds.js';
-import { formatNetwork } from '../../src/geo/ip.js';
+import { formatNetwork } from '../../src/net/cidr.js';
 import { FIXTURES } from './helpers.js';
 
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
@@ -40,6 +40,7 @@ describe('AWS ip-ranges.json', () => {
     ['missing prefixes', '{"ipv6_prefixes": []}', /"prefixes" is missing/],
     ['missing ipv6_prefixes', '{"prefixes": [{"ip_prefix": "3.5.140.0/22", "region": "x"}]}', /"ipv6_prefixes" is missing/],
     ['bad CIDR', '{"prefixes": [{"ip_prefix": "3.5.140.0/40", "region": "x"}], "ipv6_prefixes": []}', /prefixes\[0\]: bad CIDR "3.5.140.0\/40"/],
+    ['bare address', '{"prefixes": [{"ip_prefix": "3.5.140.0", "region": "x"}], "ipv6_prefixes": []}', /prefixes\[0\]: bad CIDR "3.5.140.0"/],
     ['IPv6 in the IPv4 list', '{"prefixes": [{"ip_prefix": "2600::/16", "region": "x"}], "ipv6_prefixes": []}', /not an IPv4 CIDR/],
     ['missing region', '{"prefixes": [{"ip_prefix": "3.5.140.0/22"}], "ipv6_prefixes": []}', /missing region/],
     ['empty feed', '{"prefixes": [], "ipv6_prefixes": []}', /lists no prefixes/],

@@ -4,7 +4,7 @@ import { Reader } from 'maxmind';
 import { afterAll, describe, expect, test } from 'vitest';
 import { bundledCitySources } from '../../geo/locations.js';
 import { MmdbWriter } from '../../geo/mmdb-writer.js';
-import { formatNetwork } from '../../src/geo/ip.js';
+import { formatNetwork } from '../../src/net/cidr.js';
 import { MmdbFormatError, MmdbReader } from '../../src/geo/mmdb.js';
 import { ipv4Text, ipv6Text, seededRandom, tempDir } from './helpers.js';
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import maxmind, { Reader } from 'maxmind';
 import { afterAll, describe, expect, test } from 'vitest';
 import { MmdbWriter, TypedNumber, type MmdbWriterOptions, type WriterValue } from '../../geo/mmdb-writer.js';
-import { formatNetwork } from '../../src/geo/ip.js';
+import { formatNetwork } from '../../src/net/cidr.js';
 import { MmdbReader } from '../../src/geo/mmdb.js';
 import { ipv4Text, mmdblookup, mmdblookupMetadata, tempDir } from './helpers.js';
 
