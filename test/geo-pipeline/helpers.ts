@@ -5,7 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const SHARED_RANGES = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'ranges');
+/** ../shared/ranges beside the project root (main checkout, CI), else /work/shared/ranges (worktrees). */
+export const SHARED_RANGES = [resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'ranges'), '/work/shared/ranges'].find(
+  (candidate) => existsSync(candidate),
+) ?? resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'ranges');
 
 /** Path of a file in ../shared/ranges, failing with a clear message when it is not there. */
 export function sharedRangesFile(name: string): string {
