@@ -35,8 +35,10 @@ Usage:
       Print, as JSON, how a request from IP for PATH is answered and why.
   registry-edge hosts [--config FILE]
       Print every host a redirect may point at, one per line (for egress allow-lists).
-  registry-edge geo update [--from DIR] [--out FILE]
-      Download (or read from DIR) the cloud providers' IP range feeds and compile the MMDB.
+  registry-edge geo update [--from DIR] [--out FILE] [--config FILE]
+      Download (or read from DIR) the cloud providers' IP range feeds and compile the MMDB,
+      into FILE, else the config's geo.ranges (what serve reads), else the data folder
+      ($REGISTRY_EDGE_DATA_DIR, else data/ in the package), from whichever folder it runs.
   registry-edge --help | --version
 
 Environment (archeio-compatible, overrides the file): PORT, UPSTREAM_REGISTRY_ENDPOINT,
@@ -283,10 +285,11 @@ function hostsCommand(args: string[], io: Io): number {
 
 async function geoCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== 'update') throw new UsageError('usage: registry-edge geo update [--from DIR] [--out FILE]');
-  const { values } = parseArgs({ args: rest, options: { from: { type: 'string' }, out: { type: 'string' } }, strict: true });
+  if (sub !== 'update') throw new UsageError('usage: registry-edge geo update [--from DIR] [--out FILE] [--config FILE]');
+  const options = { from: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' } } as const;
+  const { values } = parseArgs({ args: rest, options, strict: true });
   const { runGeoUpdate } = await import('./geo-command.js');
-  return runGeoUpdate({ from: values.from, out: values.out }, io);
+  return runGeoUpdate(values, io);
 }
 
 function version(): string {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { parseCidr } from '../net/cidr.js';
-import { packageRoot } from '../paths.js';
+import { defaultRangesPath, packageRoot } from '../paths.js';
 import type { BucketConfig, ClientIpLogging, Config, LogLevel, OthersRouting } from './types.js';
 
 export class ConfigError extends Error {
@@ -19,10 +19,11 @@ const EMBEDDED_SOURCE = `embedded default (${EMBEDDED_CONFIG})`;
 
 /**
  * Resolves a data file named in a config (geo.ranges, geo.locations): relative paths in the
- * embedded default belong to the package (where `geo update` writes), in a user's file they
- * are relative to the working directory.
+ * embedded default belong to the package, in a user's file they are relative to the working
+ * directory. An empty `geo.ranges` (the default) is the data folder's file (src/paths.ts).
  */
-export function dataPath(path: string, source: string): string {
+export function dataPath(path: string, source: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (path === '') return defaultRangesPath(env);
   if (isAbsolute(path)) return path;
   return source === EMBEDDED_SOURCE ? join(packageRoot(), path) : resolve(path);
 }
@@ -43,7 +44,7 @@ export const BASE_DEFAULTS: Config = {
   info_url: '',
   privacy_url: '',
   client_ip: { trusted_hops: 0 },
-  geo: { ranges: 'geo/cloud-ranges.mmdb', locations: [], refresh: '' },
+  geo: { ranges: '', locations: [], refresh: '' },
   routing: { others: 'default' },
   blobs: {
     key: '/containers/images/{digest}',

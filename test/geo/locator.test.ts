@@ -4,7 +4,7 @@ import { Reader } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAwsFeed, parseGcpFeed } from '../../geo/feeds.js';
 import { MmdbWriter, type WriterValue } from '../../geo/mmdb/writer.js';
-import { compileRanges } from '../../geo/update.js';
+import { compileRanges } from '../../geo/ranges.js';
 import { createLocator } from '../../src/geo/locator.js';
 import type { GeoLogLevel } from '../../src/geo/types.js';
 import { FIXTURES, ipv4Text, seededRandom, tempDir } from '../geo-pipeline/helpers.js';
