@@ -132,13 +132,14 @@ export class EdgeMetrics {
     });
     const rangesAge: Gauge = new Gauge({
       name: `${PREFIX}geo_ranges_age_seconds`,
-      help: 'Seconds since the loaded cloud ranges were built (absent when none are loaded).',
+      help: "Seconds since the providers published the loaded cloud ranges (the oldest feed's own time; absent when none are loaded).",
       registers,
       aggregator: 'max',
       collect: () => {
-        rangesAge.reset();
-        const builtAt = this.options.runtime()?.geo.rangesBuiltAt;
-        if (builtAt !== undefined) rangesAge.set(Math.max(0, (Date.now() - builtAt.getTime()) / 1000));
+        const publishedAt = this.options.runtime()?.geo.rangesPublishedAt;
+        // remove(), not reset(): a gauge without labels would still show 0 after a reset.
+        if (publishedAt === undefined) rangesAge.remove();
+        else rangesAge.set(Math.max(0, (Date.now() - publishedAt.getTime()) / 1000));
       },
     });
     const limited: Gauge = new Gauge({

@@ -63,6 +63,7 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
     geo: {
       rangesLoaded: locator.rangesBuiltAt !== undefined,
       rangesBuiltAt: locator.rangesBuiltAt,
+      rangesPublishedAt: locator.rangesPublishedAt,
       locationsLoaded: locator.locationFiles.length > 0,
     },
     close: () => locator.close(),
