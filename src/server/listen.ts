@@ -1,0 +1,57 @@
+/**
+ * Listening and draining, the same for every kind of public server (plain HTTP, TLS with
+ * HTTP/2): bind, report the address, and on shutdown stop accepting, ask clients to leave,
+ * let open requests finish and destroy what is left when the grace period ends.
+ */
+import type { AddressInfo, Server } from 'node:net';
+
+export interface DrainableServer<S extends Server = Server> {
+  readonly server: S;
+  isDraining(): boolean;
+  /** Starts draining: answers tell clients to go elsewhere, idle connections are closed. */
+  setDraining(): void;
+  /** Destroys every open connection at once. */
+  destroyAll(): void;
+}
+
+export interface RunningPublicServer<S extends Server = Server> {
+  readonly server: S;
+  readonly host: string;
+  readonly port: number;
+  /** True from the moment shutdown starts: readiness turns false, new connections are refused. */
+  readonly draining: boolean;
+  shutdown(): Promise<void>;
+}
+
+export async function listenPublic<S extends Server>(door: DrainableServer<S>, host: string, port: number, graceMs: number): Promise<RunningPublicServer<S>> {
+  const { server } = door;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    host: address.address,
+    port: address.port,
+    get draining() {
+      return door.isDraining();
+    },
+    shutdown() {
+      stopping ??= new Promise<void>((resolve) => {
+        const grace = setTimeout(() => door.destroyAll(), graceMs);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        door.setDraining();
+      });
+      return stopping;
+    },
+  };
+}
