@@ -13,7 +13,7 @@ import { startFrontDoor, type FrontDoor, type FrontDoorSetup } from './support/f
 import { containerdHostsToml, MIRRORED_REGISTRY, type ContainerdSnippet, type Targets } from './support/guide.js';
 import type { NginxBucket } from './support/nginx-bucket.js';
 import type { BuiltArtifact } from './support/oci.js';
-import { expectBlobsFromBucket, expectManifestsFromOrigin, expectUpstreamUntouched, observe, type Observed } from './support/pull-accounting.js';
+import { appImage, expectBlobsFromBucket, expectManifestsFromOrigin, expectUpstreamUntouched, observe, type Observed } from './support/pull-accounting.js';
 import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
 import { describeFailure } from './support/skopeo.js';
 import { makeTlsMaterials, startTlsFrontDoor, TLS_SKIP_REASON, type TlsMaterials } from './support/tls-door.js';
@@ -31,11 +31,7 @@ let tls: TlsMaterials;
 let hostsDir: string;
 let namespaces = 0;
 
-function app(tag: string): BuiltArtifact {
-  const artifact = world.fixtures.app.get(tag);
-  if (!artifact) throw new Error(`no fixture for ${APP_REPO}:${tag}`);
-  return artifact;
-}
+const app = (tag: string): BuiltArtifact => appImage(world, tag);
 
 function doorSetup(bucket: NginxBucket, defaultBucket: string): FrontDoorSetup {
   return {
@@ -236,8 +232,10 @@ describe.skipIf(skipReason !== undefined || TLS_SKIP_REASON !== undefined)('cont
   it('without the CA the mirror is refused and containerd falls back to server', async () => {
     const text = await useSnippet('containerd-mirror-tls', secure);
     await writeFile(join(hostsDir, MIRRORED_REGISTRY, 'hosts.toml'), text.split('\n').filter((line) => !line.trim().startsWith('ca =')).join('\n'));
-    const seen = await observe({ world, bucket: world.bucketA, doors: [secure], upstream }, () => pull(`${APP_REPO}:1.1`, namespace()));
+    const ca = await readFile(tls.ca.root.cert);
+    const seen = await observe({ world, bucket: world.bucketA, doors: [secure], upstream, ca }, () => pull(`${APP_REPO}:1.1`, namespace()));
     expect(seen.result.code).toBe(0);
+    expect(routes(seen, 'ctr-tls'), 'no request got past the handshake').toEqual([]);
     expect(seen.result.stderr).toMatch(/x509: certificate signed by unknown authority/);
     expect(seen.upstream.length).toBeGreaterThan(0);
   });

@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { bucketObjectDigest, registryBlobRequest, targetPath, type AccessRecord } from './access-log.js';
 import { APP_REPO, TOOL_REPO } from './fixtures.js';
 import type { FrontDoor } from './front-door.js';
+import type { BuiltArtifact } from './oci.js';
 import { BLOB_KEY_PREFIX, type NginxBucket } from './nginx-bucket.js';
 import type { RecordingUpstream } from './recording-upstream.js';
 import { recordsSince, repositoryBlobs, type World } from './world.js';
@@ -101,6 +102,13 @@ export async function observe<T>(watched: Watched, action: () => Promise<T>): Pr
     upstream: upstream.requests.slice(upstreamMark),
     upstreamConnections: upstream.connections - connectionsMark,
   };
+}
+
+/** The fixture image of APP_REPO under `tag`. */
+export function appImage(world: World, tag: string): BuiltArtifact {
+  const artifact = world.fixtures.app.get(tag);
+  if (!artifact) throw new Error(`no fixture for ${APP_REPO}:${tag}`);
+  return artifact;
 }
 
 export function blobSize(world: World, digest: string): number {
