@@ -7,17 +7,17 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_REPO, TOOL_REPO, TOOL_TAG } from './support/fixtures.js';
-import { Containerd, containerdUnavailableReason } from './support/containerd.js';
-import { startFrontDoor, type FrontDoor, type FrontDoorSetup } from './support/front-door.js';
-import { containerdHostsToml, MIRRORED_REGISTRY, type ContainerdSnippet, type Targets } from './support/guide.js';
-import type { NginxBucket } from './support/nginx-bucket.js';
-import type { BuiltArtifact } from './support/oci.js';
-import { appImage, expectBlobsFromBucket, expectManifestsFromOrigin, expectUpstreamUntouched, observe, type Observed } from './support/pull-accounting.js';
-import { startRecordingUpstream, type RecordingUpstream } from './support/recording-upstream.js';
-import { describeFailure } from './support/skopeo.js';
-import { makeTlsMaterials, startTlsFrontDoor, TLS_SKIP_REASON, type TlsMaterials } from './support/tls-door.js';
-import { createWorld, type World } from './support/world.js';
+import { APP_REPO, TOOL_REPO, TOOL_TAG } from '../support/e2e/fixtures.js';
+import { Containerd, containerdUnavailableReason } from '../support/e2e/containerd.js';
+import { startFrontDoor, type FrontDoor, type FrontDoorSetup } from '../support/e2e/front-door.js';
+import { containerdHostsToml, MIRRORED_REGISTRY, type ContainerdSnippet, type Targets } from '../support/e2e/guide.js';
+import type { NginxBucket } from '../support/e2e/nginx-bucket.js';
+import type { BuiltArtifact } from '../support/e2e/oci.js';
+import { appImage, expectBlobsFromBucket, expectManifestsFromOrigin, expectUpstreamUntouched, observe, type Observed } from '../support/e2e/pull-accounting.js';
+import { startRecordingUpstream, type RecordingUpstream } from '../support/e2e/recording-upstream.js';
+import { describeFailure } from '../support/e2e/skopeo.js';
+import { makeTlsMaterials, startTlsFrontDoor, TLS_SKIP_REASON, type TlsMaterials } from '../support/e2e/tls-door.js';
+import { createWorld, type World } from '../support/e2e/world.js';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 const skipReason = containerdUnavailableReason();
