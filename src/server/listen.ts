@@ -3,7 +3,8 @@
  * HTTP/2): bind, report the address, and on shutdown stop accepting, ask clients to leave,
  * let open requests finish and destroy what is left when the grace period ends.
  */
-import type { AddressInfo, Server } from 'node:net';
+import type { Server } from 'node:net';
+import { bind } from '../ops/startup.js';
 
 export interface DrainableServer<S extends Server = Server> {
   readonly server: S;
@@ -23,16 +24,10 @@ export interface RunningPublicServer<S extends Server = Server> {
   shutdown(): Promise<void>;
 }
 
-export async function listenPublic<S extends Server>(door: DrainableServer<S>, host: string, port: number, graceMs: number): Promise<RunningPublicServer<S>> {
+/** Binds `listen.host`/`listen.port` (a failure names the setting, see ops/startup.ts). */
+export async function listenPublic<S extends Server>(door: DrainableServer<S>, at: { host: string; port: number }, graceMs: number): Promise<RunningPublicServer<S>> {
   const { server } = door;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await bind(server, 'listen', at);
   let stopping: Promise<void> | undefined;
   return {
     server,

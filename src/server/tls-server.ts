@@ -188,5 +188,5 @@ export function createTlsPublicServer(parts: TlsServerParts): TlsPublicServer {
 
 /** Starts the TLS door on host:port; shutdown drains it and destroys what is left after `graceMs`. */
 export function startTlsServer(host: string, port: number, parts: TlsServerParts, graceMs: number): Promise<RunningPublicServer<SecureServer>> {
-  return listenPublic(createTlsPublicServer(parts), host, port, graceMs);
+  return listenPublic(createTlsPublicServer(parts), { host, port }, graceMs);
 }

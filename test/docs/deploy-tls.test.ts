@@ -13,7 +13,7 @@ import { Certificate } from '@kubernetes-models/cert-manager/cert-manager.io/v1/
 import * as v from 'valibot';
 import { parse as parseYaml, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TLS_SCHEMA } from '../../src/server/tls-schema.js';
+import { tlsSchema } from '../../src/server/tls-schema.js';
 import { snippet } from '../support/doc-snippets.js';
 
 const run = promisify(execFile);
@@ -80,7 +80,8 @@ describe('docs/deploy.md TLS blocks', () => {
 
   it('the listen.tls lines pass registry-edge\'s schema, and the names agree across the three blocks', () => {
     const config = yamlBlock('config-listen-tls');
-    const tls = v.parse(TLS_SCHEMA, config.listen.tls);
+    const tls = v.parse(tlsSchema('/etc/registry-edge'), config.listen.tls);
+    if (tls === undefined) throw new Error('config-listen-tls has no listen.tls');
     const certificate = yamlBlock('cert-manager-certificate');
     const additions = yamlBlock('deployment-tls').spec.template.spec;
     const volume = (additions.volumes as Doc[]).find((candidate) => candidate.name === 'tls');

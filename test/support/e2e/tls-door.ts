@@ -1,18 +1,17 @@
 /**
  * The TLS half of the suite: a test CA and a server certificate for 127.0.0.1 made with
  * Debian's openssl, a front door serving them (`listen.tls`), and where each client wants the CA.
- *
- * `serve` reads `listen.tls` once the lead wires src/server/tls*.ts into the listener. Until
- * then the TLS tests are skipped; enabling them is this one line (or REGISTRY_EDGE_E2E_TLS=1).
+ * `serve` reads `listen.tls`, so these tests run; REGISTRY_EDGE_E2E_TLS=0 skips them (a machine
+ * whose clients cannot be given a private CA).
  */
 import { mkdir, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TestCa, type Issued } from '../test-ca.js';
 import { startFrontDoor, type FrontDoor, type FrontDoorSetup } from './front-door.js';
 
-export const SERVE_SPEAKS_TLS = process.env.REGISTRY_EDGE_E2E_TLS === '1';
+export const SERVE_SPEAKS_TLS = process.env.REGISTRY_EDGE_E2E_TLS !== '0';
 
-export const TLS_SKIP_REASON = SERVE_SPEAKS_TLS ? undefined : 'serve does not read listen.tls yet (set SERVE_SPEAKS_TLS in test/support/e2e/tls-door.ts)';
+export const TLS_SKIP_REASON = SERVE_SPEAKS_TLS ? undefined : 'REGISTRY_EDGE_E2E_TLS=0 turns the TLS tests off';
 
 export interface TlsMaterials {
   ca: TestCa;
