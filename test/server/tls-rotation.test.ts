@@ -3,15 +3,13 @@
  * Secret, picked up by the watcher while clients keep pulling; refused pairs change nothing.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
-import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Debouncer, watchedFolders, type Timers } from '../../src/server/tls-watch.js';
 import { TestCa, type Issued } from '../support/test-ca.js';
 import { SecretMount } from '../support/secret-mount.js';
-import { handshake, httpsGet, startDemoDoor, type DemoDoor } from '../support/tls-door.js';
+import { clientLoop, handshake, httpsGet, startDemoDoor } from '../support/tls-door.js';
 
 let ca: TestCa;
 let caPem: Buffer;
@@ -44,77 +42,13 @@ async function mountIn(name: string, issued: Issued): Promise<SecretMount> {
   return mount;
 }
 
-/** Pulls in a loop (fresh connections, a keep-alive agent and one HTTP/2 session) until stopped. */
-function clientLoop(door: DemoDoor) {
-  const seen = new Set<string>();
-  const failures: string[] = [];
-  let requests = 0;
-  let running = true;
-  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1, ca: caPem });
-  const session = http2Connect(door.url, { ca: caPem });
-  session.on('error', (error) => failures.push(`h2 session: ${error.message}`));
-  const fresh = async (): Promise<void> => {
-    while (running) {
-      try {
-        const answer = await httpsGet(`${door.url}/v2/`, { ca: caPem });
-        if (answer.status !== 200) failures.push(`status ${answer.status}`);
-        seen.add(answer.fingerprint);
-        requests += 1;
-      } catch (error) {
-        failures.push(String(error));
-      }
-    }
-  };
-  const kept = async (): Promise<void> => {
-    while (running) {
-      try {
-        const answer = await httpsGet(`${door.url}/v2/`, { agent: keepAlive });
-        if (answer.status !== 200) failures.push(`keep-alive status ${answer.status}`);
-        requests += 1;
-      } catch (error) {
-        failures.push(`keep-alive: ${String(error)}`);
-      }
-    }
-  };
-  const multiplexed = async (): Promise<void> => {
-    while (running) {
-      const status = await new Promise<number>((resolve) => {
-        const stream = session.request({ ':path': '/v2/' });
-        stream.on('response', (headers) => resolve(Number(headers[':status'])));
-        stream.on('error', (error) => {
-          failures.push(`h2 stream: ${error.message}`);
-          resolve(0);
-        });
-        stream.resume();
-        stream.end();
-      });
-      if (status !== 200 && status !== 0) failures.push(`h2 status ${status}`);
-      requests += 1;
-    }
-  };
-  const loops = Promise.all([fresh(), fresh(), kept(), multiplexed()]);
-  return {
-    seen,
-    failures,
-    get requests() {
-      return requests;
-    },
-    async stop(): Promise<void> {
-      running = false;
-      await loops;
-      keepAlive.destroy();
-      session.close();
-    },
-  };
-}
-
 describe('rotation under load (Kubernetes Secret layout, file watcher)', () => {
   it('zero failed requests; new connections present the new certificate; open ones keep theirs', async () => {
     const mount = await mountIn('under-load', pairs[0] as Issued);
     const door = await startDemoDoor({ cert: mount.cert, key: mount.key }, { watchDebounceMs: 50 });
     const [first, second] = [await fingerprintOf(pairs[0] as Issued), await fingerprintOf(pairs[1] as Issued)];
     const longLived = await handshake(door.port, { ca: caPem, ALPNProtocols: ['http/1.1'] });
-    const loop = clientLoop(door);
+    const loop = clientLoop(door.url, caPem);
     try {
       await expect.poll(() => loop.requests, { timeout: 5000 }).toBeGreaterThan(20);
       expect([...loop.seen]).toEqual([first]);

@@ -3,7 +3,8 @@
  * loopback port: it answers like a front door (ping 200, blob and manifest 307s) so the TLS
  * tests see real redirects without the whole request flow.
  */
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { connect as http2Connect } from 'node:http2';
 import { Writable } from 'node:stream';
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { Hono } from 'hono';
@@ -136,4 +137,68 @@ export function handshake(port: number, options: ConnectionOptions): Promise<{ s
     const socket = connect({ host: '127.0.0.1', port, ...options }, () => resolve({ socket, peer: socket.getPeerCertificate() }));
     socket.once('error', reject);
   });
+}
+
+/** Pulls in a loop (fresh connections, a keep-alive agent and one HTTP/2 session) until stopped. */
+export function clientLoop(url: string, caPem: Buffer) {
+  const seen = new Set<string>();
+  const failures: string[] = [];
+  let requests = 0;
+  let running = true;
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1, ca: caPem });
+  const session = http2Connect(url, { ca: caPem });
+  session.on('error', (error) => failures.push(`h2 session: ${error.message}`));
+  const fresh = async (): Promise<void> => {
+    while (running) {
+      try {
+        const answer = await httpsGet(`${url}/v2/`, { ca: caPem });
+        if (answer.status !== 200) failures.push(`status ${answer.status}`);
+        seen.add(answer.fingerprint);
+        requests += 1;
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  };
+  const kept = async (): Promise<void> => {
+    while (running) {
+      try {
+        const answer = await httpsGet(`${url}/v2/`, { agent: keepAlive });
+        if (answer.status !== 200) failures.push(`keep-alive status ${answer.status}`);
+        requests += 1;
+      } catch (error) {
+        failures.push(`keep-alive: ${String(error)}`);
+      }
+    }
+  };
+  const multiplexed = async (): Promise<void> => {
+    while (running) {
+      const status = await new Promise<number>((resolve) => {
+        const stream = session.request({ ':path': '/v2/' });
+        stream.on('response', (headers) => resolve(Number(headers[':status'])));
+        stream.on('error', (error) => {
+          failures.push(`h2 stream: ${error.message}`);
+          resolve(0);
+        });
+        stream.resume();
+        stream.end();
+      });
+      if (status !== 200 && status !== 0) failures.push(`h2 status ${status}`);
+      requests += 1;
+    }
+  };
+  const loops = Promise.all([fresh(), fresh(), kept(), multiplexed()]);
+  return {
+    seen,
+    failures,
+    get requests() {
+      return requests;
+    },
+    async stop(): Promise<void> {
+      running = false;
+      await loops;
+      keepAlive.destroy();
+      session.close();
+    },
+  };
 }
