@@ -9,6 +9,7 @@ import { buildRuntime, type BuildOptions } from '../server/build.js';
 import { explain } from '../server/explain.js';
 import { RuntimeHolder, type Runtime } from '../server/runtime.js';
 import { startServer, type RunningServer } from '../server/serve.js';
+import type { TlsReloadTrigger } from '../server/tls-context.js';
 import { TlsDoor } from '../server/tls-door.js';
 import { TlsConfigError } from '../server/tls.js';
 import type { Listening, Role } from './lifecycle.js';
@@ -129,7 +130,7 @@ export class EdgeRole implements Role {
     const report = await this.serving.reloader.reload(reason);
     const { tls } = this.serving;
     // listen.* keeps its start-up values, so the pair is read again at the same paths.
-    return tls === undefined ? report : { ...report, tls: tls.reload(undefined, reason === 'POST /reload' ? 'api' : 'signal') };
+    return tls === undefined ? report : { ...report, tls: tls.reload(undefined, tlsTrigger(reason)) };
   }
 
   current(): LoadedConfig {
@@ -153,6 +154,12 @@ export class EdgeRole implements Role {
     const { logger, metrics, clocks } = this.options;
     return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous });
   }
+}
+
+/** The log's name for what asked for a reload (a worker's reason ends in "(primary)"). */
+function tlsTrigger(reason: string): TlsReloadTrigger {
+  if (reason.startsWith('POST /reload')) return 'api';
+  return reason.startsWith('SIGHUP') ? 'signal' : 'config';
 }
 
 /** What the `listening` line says about the configuration a serving process started with. */
