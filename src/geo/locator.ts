@@ -40,7 +40,16 @@ export interface LocatorOptions {
    * their region and nobody else is placed; saves the city data's memory.
    */
   geolocation?: boolean;
+  /**
+   * Opens each database file; a runtime generation passes one that shares files unchanged
+   * since the previous generation instead of reading them again (server/data-files.ts).
+   */
+  open?: DatabaseOpener;
 }
+
+/** A loaded database, as `open` hands it back. */
+export type LocatorDatabase = Database<ClientLocation>;
+export type DatabaseOpener = (kind: 'ranges' | 'locations', path: string, load: (path: string) => Promise<LocatorDatabase>) => Promise<LocatorDatabase>;
 
 export interface GeoLocator extends Locator {
   /** build_epoch of the ranges database; undefined when it is not loaded. */
@@ -130,10 +139,10 @@ function bundledCityFiles(): string[] | undefined {
   }
 }
 
-async function openRanges(path: string, cacheEntries: number, log: GeoLog): Promise<Database<ClientLocation> | undefined> {
+async function openRanges(path: string, cacheEntries: number, log: GeoLog, open: DatabaseOpener): Promise<Database<ClientLocation> | undefined> {
   let database: Database<ClientLocation>;
   try {
-    database = await openDatabase(path, cacheEntries, extractCloud);
+    database = await open('ranges', path, (file) => openDatabase(file, cacheEntries, extractCloud));
   } catch (error) {
     if (isMissingFile(error)) {
       log('warn', 'cloud ranges database not found; clients are located by geography only (run `registry-edge geo update`)', {
@@ -176,13 +185,14 @@ const RECENT_CLIENTS = 10_000;
 
 export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
   const cacheEntries = options.cacheEntries ?? 10_000;
-  let ranges = await openRanges(options.ranges, cacheEntries, options.log);
+  const open: DatabaseOpener = options.open ?? ((_kind, path, load) => load(path));
+  let ranges = await openRanges(options.ranges, cacheEntries, options.log, open);
 
   const locationFiles = options.geolocation === false ? [] : chooseLocationFiles(options);
   const locations: Database<ClientLocation>[] = [];
   for (const path of locationFiles) {
     try {
-      locations.push(await openDatabase(path, cacheEntries, (record) => extractGeolocation(record)));
+      locations.push(await open('locations', path, (file) => openDatabase(file, cacheEntries, (record) => extractGeolocation(record))));
     } catch (error) {
       throw new Error(`cannot load geolocation database ${path}: ${(error as Error).message}`);
     }
