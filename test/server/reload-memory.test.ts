@@ -42,6 +42,7 @@ interface Figures {
   external: number;
   rss: number;
   cityBytes: number;
+  timedReloads: number;
 }
 
 async function figures(admin: string): Promise<Figures> {
@@ -55,6 +56,7 @@ async function figures(admin: string): Promise<Figures> {
     external: read('nodejs_external_memory_bytes'),
     rss: read('process_resident_memory_bytes'),
     cityBytes,
+    timedReloads: read('registry_edge_reload_duration_seconds_count{result="success"}'),
   };
 }
 
@@ -189,6 +191,7 @@ describe.each([
     expect(load.answered()).toBeGreaterThan(100);
     expect(load.failed()).toBe(0);
     expect(last.generations).toBe(processes);
+    expect(last.timedReloads).toBe(100 * processes);
     expect(last.cityBytes).toBe(first.cityBytes);
     expect(first.cityBytes).toBeGreaterThan(500_000 * processes);
     if (!bounds) return;
