@@ -1,7 +1,7 @@
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MmdbWriter } from '../../geo/mmdb-writer.js';
+import { MmdbWriter } from '../../geo/mmdb/writer.js';
 import { startHttpBucket, type HttpBucket } from '../support/buckets.js';
 import { spawnServe, type Spawned } from '../support/cli.js';
 import { scratch, writeConfig } from '../support/serve.js';
