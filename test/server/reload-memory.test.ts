@@ -177,7 +177,7 @@ describe.each([
   });
 
   it('after 100 reloads under keep-alive traffic: one generation per process, one copy of the city file; one process: heap and external within 10%, RSS within 20% of after the first', async () => {
-    const load = traffic(`http://127.0.0.1:${served.port}`, 6);
+    const load = traffic(`http://127.0.0.1:${served.port}`, 3);
     await reload(admin);
     const first = await settled(admin, processes);
     for (let i = 2; i <= 100; i++) {
