@@ -22,6 +22,8 @@ const USAGE = `Usage: node bench/soak.js [flags]      (npm run soak -- [flags])
   --connections N   keep-alive connections of valid and odd requests (default 32)
   --sample S        seconds between RSS samples (default 5)
   --slowloris N     sockets held open dripping header bytes at any time (default 20)
+  --reload-every S  send SIGHUP (a full reload) every S seconds under the traffic (default off):
+                    the RSS column then shows whether reloads give their memory back
   --help            this text
 `;
 
@@ -34,7 +36,7 @@ const PRESENT = Array.from({ length: 200 }, () => `sha256:${randomBytes(32).toSt
 
 /** @param {string[]} argv */
 function parseFlags(argv) {
-  const options = { duration: 180, connections: 32, sample: 5, slowloris: 20 };
+  const options = { duration: 180, connections: 32, sample: 5, slowloris: 20, 'reload-every': 0 };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] ?? '';
     if (arg === '--help') return undefined;
@@ -311,10 +313,19 @@ async function main() {
     const rss = rssMiB(pid);
     if (rss === undefined) return;
     samples.push({ t: (Date.now() - started) / 1000, rss });
-    log(`rss ${rss.toFixed(1)} MiB, ${counts.total} requests, ${counts.fiveXX} 5xx, ${counts.outOfScope} out-of-scope`);
+    log(`rss ${rss.toFixed(1)} MiB, ${counts.total} requests, ${counts.fiveXX} 5xx, ${counts.outOfScope} out-of-scope, ${reloads} reloads`);
   };
+  let reloads = 0;
   sample();
   const sampler = setInterval(sample, options.sample * 1000);
+  const reloader =
+    options['reload-every'] > 0
+      ? setInterval(() => {
+          if (edge.child.exitCode !== null) return;
+          edge.child.kill('SIGHUP');
+          reloads++;
+        }, options['reload-every'] * 1000)
+      : undefined;
 
   const mix = requestMix([good.url, flaky.url]);
   const hostile = startHostileLoop(edge.port, options.slowloris);
@@ -351,6 +362,7 @@ async function main() {
   await hostile.stop();
   sample();
   clearInterval(sampler);
+  clearInterval(reloader);
 
   const alive = edge.child.exitCode === null && edge.child.signalCode === null;
   edge.child.kill('SIGTERM');
@@ -379,6 +391,7 @@ async function main() {
     timeouts: result.timeouts,
     hostile: hostile.tally,
     bucketHeads: { good: good.heads(), flaky: flaky.heads() },
+    reloads,
     logLines: edge.logged.lines,
     errorLogLines: edge.logged.errors,
     rssMiB: { first: +first.toFixed(1), warm: +warm.toFixed(1), last: +last.toFixed(1), max: +max.toFixed(1), growthAfterWarmup: +growth.toFixed(1) },

@@ -33,6 +33,20 @@ export interface LocatorOptions {
    * their region and nobody else is placed; saves the city data's memory.
    */
   geolocation?: boolean;
+  /**
+   * Opens each database file; a runtime generation passes one that shares files unchanged
+   * since the previous generation instead of reading them again (server/data-files.ts).
+   */
+  open?: DatabaseOpener;
+}
+
+/** A loaded database, as `open` hands it back. */
+export type LocatorDatabase = Database<ClientLocation>;
+export type DatabaseOpener = (kind: 'ranges' | 'locations', path: string, load: (path: string) => Promise<LocatorDatabase>) => Promise<LocatorDatabase>;
+
+/** The opener a locator uses: the one it was given, else a plain read. */
+function openerOf(options: LocatorOptions): DatabaseOpener {
+  return options.open ?? ((_kind, path, load) => load(path));
 }
 
 export interface GeoLocator extends Locator {
@@ -144,7 +158,7 @@ async function openRanges(options: LocatorOptions, cacheEntries: number): Promis
   const { ranges: path, log } = options;
   let database: Database<ClientLocation>;
   try {
-    database = await openDatabase(path, cacheEntries, extractCloud);
+    database = await openerOf(options)('ranges', path, (file) => openDatabase(file, cacheEntries, extractCloud));
   } catch (error) {
     if (isMissingFile(error)) {
       log('warn', missingRangesWarning(options.geolocation !== false), { path });
@@ -184,7 +198,7 @@ async function openLocations(options: LocatorOptions, cacheEntries: number): Pro
   const locations: Database<ClientLocation>[] = [];
   for (const path of files) {
     try {
-      locations.push(await openDatabase(path, cacheEntries, (record) => extractGeolocation(record)));
+      locations.push(await openerOf(options)('locations', path, (file) => openDatabase(file, cacheEntries, (record) => extractGeolocation(record))));
     } catch (error) {
       throw new Error(`cannot load geolocation database ${path}: ${(error as Error).message}`);
     }

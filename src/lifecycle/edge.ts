@@ -6,6 +6,7 @@ import type { EdgeMetrics } from '../ops/metrics.js';
 import { Reloader, type ConfigSource, type ReloadReport } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import { buildRuntime, type BuildOptions } from '../server/build.js';
+import { DataFiles } from '../server/data-files.js';
 import { explain } from '../server/explain.js';
 import { RuntimeHolder, type Runtime } from '../server/runtime.js';
 import { startServer, type RunningServer } from '../server/serve.js';
@@ -55,6 +56,8 @@ function errorMessage(error: unknown): string {
  */
 export class EdgeRole implements Role {
   private serving: Serving | undefined;
+  /** Data files shared by this process's generations while unchanged. */
+  private readonly files = new DataFiles();
 
   constructor(private readonly options: EdgeOptions) {}
 
@@ -90,8 +93,9 @@ export class EdgeRole implements Role {
         this.options.onGeneration?.(generationStatus(next));
       },
       onClosed: (previous) => metrics.release(previous.checker),
-      onResult: (result) => metrics.reloaded(result),
+      onResult: (result, seconds) => metrics.reloaded(result, seconds),
     });
+    metrics.hold({ generations: () => 1 + reloader.retired, fileBytes: () => this.files.bytesByFile() });
     this.serving = { holder, server, reloader, tls };
     return { host: server.host, port: server.port, details: { ...listeningDetails(first), tls: tls?.certificate() } };
   }
@@ -152,7 +156,7 @@ export class EdgeRole implements Role {
 
   private build(loaded: LoadedConfig, previous: Runtime | undefined): Promise<Runtime> {
     const { logger, metrics, clocks } = this.options;
-    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous });
+    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous, files: this.files });
   }
 }
 

@@ -3,7 +3,7 @@ import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Readiness, RouteQuery } from '../ops/admin.js';
-import { PREFIX } from '../ops/metrics.js';
+import { collectGarbageIfExposed, PREFIX } from '../ops/metrics.js';
 import type { ConfigSource, ReloadReport } from '../ops/reload.js';
 import { PendingQuestions } from './channel.js';
 import type { Listening, Role } from './lifecycle.js';
@@ -97,6 +97,7 @@ export class PrimaryRole implements Role {
   }
 
   async metrics(): Promise<{ contentType: string; body: string }> {
+    collectGarbageIfExposed();
     const live = this.pool.listening();
     const replies = await Promise.all(live.map(({ worker }) => this.questions.ask(worker, 'metrics', ASK_TIMEOUT_MS)));
     replies.forEach((reply, i) => {

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome } from '../blobs/types.js';
 import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
@@ -7,6 +7,8 @@ export { PREFIX, type MeteredGeneration };
 
 /** Redirects take well under a millisecond; cache misses wait for a bucket HEAD (up to seconds). */
 const REQUEST_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** A reload that shares every file takes milliseconds; one that loads city data, seconds. */
+const RELOAD_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const CHECK_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Distinct repositories counted by name when `metrics.repos` is on; the rest share one series. */
 export const MAX_REPO_SERIES = 1000;
@@ -25,6 +27,21 @@ export interface AnsweredRequest {
   readonly repo: string | undefined;
   readonly client: { readonly provider?: string; readonly region?: string } | undefined;
   readonly durationMs: number;
+}
+
+/**
+ * Started with `node --expose-gc` (memory investigations, the reload memory test): a scrape
+ * first collects garbage, so the memory figures show what is retained, not what is uncollected.
+ */
+export function collectGarbageIfExposed(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc !== undefined) gc();
+}
+
+/** What a serving process holds in memory across reloads. */
+export interface GenerationHoldings {
+  generations(): number;
+  fileBytes(): Iterable<[string, number]>;
 }
 
 export interface MetricsOptions {
@@ -84,6 +101,9 @@ export class EdgeMetrics {
   private readonly checkDuration = new TallyHistogram(`${PREFIX}existence_check_duration_seconds`, 'Existence HEAD latency by bucket.', CHECK_SECONDS);
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge;
+  private readonly reloadDuration: Histogram;
+  /** Live runtime generations and loaded data files; unset until a process serves. */
+  private holdings: GenerationHoldings | undefined;
 
   private readonly requestCells = new Map<string, Map<string, Map<number, Array<CounterCell | undefined>>>>();
   private readonly durationCells = new Map<string, HistogramCell>();
@@ -120,6 +140,14 @@ export class EdgeMetrics {
       aggregator: 'min',
     });
     this.lastReload.setToCurrentTime();
+    this.reloadDuration = new Histogram({
+      name: `${PREFIX}reload_duration_seconds`,
+      help: 'Time a reload took to build and swap in the new runtime generation, by result.',
+      labelNames: ['result'],
+      buckets: RELOAD_SECONDS,
+      registers,
+    });
+    this.registerHoldings();
     new Gauge({
       name: `${PREFIX}build_info`,
       help: 'Always 1; the version label says which registry-edge is running.',
@@ -133,6 +161,26 @@ export class EdgeMetrics {
   /** From now on the scrape-time figures read `holder.current`, whatever a reload puts there. */
   follow(holder: { readonly current: MeteredGeneration }): void {
     this.generations = holder;
+  }
+
+  /** From now on the generation and data-file figures read `holdings`. */
+  hold(holdings: GenerationHoldings): void {
+    this.holdings = holdings;
+  }
+
+  private registerHoldings(): void {
+    const registers = [this.registry];
+    scrapedGauge(this.registry, 'runtime_generations', 'Runtime generations in memory: the one in use and replaced ones still answering (summed over workers).', () => this.holdings?.generations() ?? 0);
+    const fileBytes: Gauge<'file'> = new Gauge({
+      name: `${PREFIX}data_file_bytes`,
+      help: 'Bytes of each loaded data file (MMDB, inventory) held in memory, over every copy a generation still holds.',
+      labelNames: ['file'],
+      registers,
+      collect: () => {
+        fileBytes.reset();
+        for (const [file, bytes] of this.holdings?.fileBytes() ?? []) fileBytes.set({ file }, bytes);
+      },
+    });
   }
 
   private registerCacheFigures(): void {
@@ -196,8 +244,9 @@ export class EdgeMetrics {
     getOrCreate(this.checkDurationCells, bucketName, () => this.checkDuration.cell({ bucket: bucketName })).observe(durationMs / 1000);
   };
 
-  reloaded(result: Outcome): void {
+  reloaded(result: Outcome, seconds?: number): void {
     this.reloads.inc({ result });
+    if (seconds !== undefined) this.reloadDuration.observe({ result }, seconds);
     if (result === 'success') this.lastReload.setToCurrentTime();
   }
 
@@ -214,6 +263,7 @@ export class EdgeMetrics {
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
+    collectGarbageIfExposed();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

@@ -76,6 +76,8 @@ export interface Generation {
   readonly source: string;
   readonly config: Pick<Config, 'blobs'>;
   readonly geo: { readonly rangesLoaded: boolean };
+  /** Resolves when no request uses the generation any more (absent: wait the grace period). */
+  idle?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,8 +91,9 @@ export interface ReloaderOptions<G extends Generation> {
   onSwap?: (next: G, previous: G) => void;
   /** `previous` was closed. */
   onClosed?: (previous: G) => void;
-  onResult?: (result: Outcome) => void;
-  /** How long a replaced generation stays open for the requests still using it. */
+  /** How a reload ended and how long building and swapping took. */
+  onResult?: (result: Outcome, seconds: number) => void;
+  /** The longest a replaced generation stays open for the requests still using it. */
   graceMs?: (previous: G) => number;
 }
 
@@ -129,8 +132,15 @@ export class Reloader<G extends Generation> {
     await Promise.all(retired.map((generation) => this.closeNow(generation)));
   }
 
+  /** Replaced generations not yet closed. */
+  get retired(): number {
+    return this.pending.size;
+  }
+
   private async reloadNow(reason: string): Promise<ReloadReport> {
     const { logger, holder } = this.options;
+    const started = performance.now();
+    const elapsed = (): number => (performance.now() - started) / 1000;
     let next: G;
     let restartNeeded: string[];
     try {
@@ -140,12 +150,12 @@ export class Reloader<G extends Generation> {
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       logger.error({ reason, error: message }, 'reload failed; the running configuration stays');
-      this.options.onResult?.('failure');
+      this.options.onResult?.('failure', elapsed());
       return { ok: false, error: message };
     }
     const previous = holder.swap(next);
     this.options.onSwap?.(next, previous);
-    this.options.onResult?.('success');
+    this.options.onResult?.('success', elapsed());
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, 'reload: these settings only change on restart; the running values stay');
     }
@@ -153,12 +163,17 @@ export class Reloader<G extends Generation> {
     const timer = setTimeout(() => void this.closeNow(previous), graceMs);
     timer.unref();
     this.pending.set(previous, timer);
+    // Retired memory is given back as soon as the last request on it has answered.
+    void previous.idle?.().then(() => this.closeNow(previous));
     logger.info({ reason, config: next.source, geo_ranges: next.geo.rangesLoaded, close_previous_in_ms: graceMs }, 'reloaded');
     return { ok: true, source: next.source, restart_needed: restartNeeded };
   }
 
   private async closeNow(previous: G): Promise<void> {
-    if (!this.pending.delete(previous)) return;
+    const timer = this.pending.get(previous);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.pending.delete(previous);
     try {
       await previous.close();
     } catch (error) {

@@ -179,7 +179,11 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
 
     const decided = decideRequest(x.rt, x.method, incoming.url ?? '/', x);
     // Only a cache miss pays for a closure; every other answer is synchronous.
-    if (decided instanceof Promise) return decided.then((settled) => answer(x, settled));
+    if (decided instanceof Promise) {
+      // The generation stays open until this answer is out, and closes once no answer is owed.
+      x.rt.hold();
+      return decided.then((settled) => answer(x, settled)).finally(() => x.rt.unhold());
+    }
     return answer(x, decided);
   });
 

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
@@ -7,6 +8,7 @@ import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
+import { DataFiles, type Lease } from './data-files.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
 
 export interface BuildOptions {
@@ -18,6 +20,8 @@ export interface BuildOptions {
   limiterClock?: MillisecondClock;
   /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
   previous?: Runtime;
+  /** The process's loaded data files: unchanged ones are shared with earlier generations. */
+  files?: DataFiles;
 }
 
 /** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
@@ -30,8 +34,30 @@ export function nearestRanker(regions: RegionCoordinates): BucketRanker {
 
 /** Loads every file a configuration names and assembles a runtime; throws when one is invalid. */
 export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options: BuildOptions = {}): Promise<Runtime> {
+  const leases: Array<Lease<unknown>> = [];
+  try {
+    return await buildWithLeases(loaded, logger, options, leases);
+  } catch (error) {
+    for (const lease of leases) lease.release();
+    throw error;
+  }
+}
+
+/** What a generation holds of the process's data files, released when it closes. */
+async function leased<T>(leases: Array<Lease<unknown>>, lease: Promise<Lease<T>>): Promise<T> {
+  const held = await lease;
+  leases.push(held);
+  return held.value;
+}
+
+async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: BuildOptions, leases: Array<Lease<unknown>>): Promise<Runtime> {
   const { config } = loaded;
-  const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
+  const files = options.files ?? new DataFiles();
+  const inventoryFile = config.blobs.inventory;
+  const inventory =
+    inventoryFile === ''
+      ? undefined
+      : await leased(leases, files.open('inventory', inventoryFile, async (path) => ({ value: await loadInventory(path), bytes: await inventoryBytes(path) })));
   // Everything this generation logs follows its own log.level, requests included.
   const generationLogger = logger.child({}, { level: config.log.level });
   const geoLogger = generationLogger.child({ component: 'geo' });
@@ -40,7 +66,20 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
   // (routing.others: nearest) or the operator named files. Cloud clients never need it.
   const geolocation = config.routing.others === 'nearest' || locations.length > 0;
-  const locator = await createLocator({ ranges, locations, log, geolocation });
+  const locator = await createLocator({
+    ranges,
+    locations,
+    log,
+    geolocation,
+    open: (kind, path, load) =>
+      leased(
+        leases,
+        files.open(kind, path, async (file) => {
+          const database = await load(file);
+          return { value: database, bytes: database.byteLength };
+        }),
+      ),
+  });
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
@@ -73,6 +112,14 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
       rangesPublishedAt: locator.rangesPublishedAt,
       locationsLoaded: locator.locationFiles.length > 0,
     },
-    close: () => locator.close(),
+    close: () => {
+      locator.close();
+      for (const lease of leases) lease.release();
+    },
   });
+}
+
+/** An inventory's cost in memory, estimated by its size on disk (each digest is held as a string). */
+async function inventoryBytes(path: string): Promise<number> {
+  return (await stat(path)).size;
 }

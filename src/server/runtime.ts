@@ -35,6 +35,12 @@ export interface Runtime {
   readonly logger: Logger;
   /** Great-circle distance from a client to a bucket, when both locations are known. */
   readonly distanceKm: ((client: ClientLocation, bucket: BucketConfig) => number | undefined) | undefined;
+  /** A request that answers later (after an existence HEAD) holds the generation it started on. */
+  hold(): void;
+  /** That request has answered. */
+  unhold(): void;
+  /** Resolves once no request holds this generation: a retired one can then close at once. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,6 +57,8 @@ export interface RuntimeParts {
 }
 
 export function assembleRuntime(parts: RuntimeParts): Runtime {
+  let held = 0;
+  let whenIdle: Array<() => void> = [];
   return {
     config: parts.loaded.config,
     source: parts.loaded.source,
@@ -61,6 +69,18 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
     limiter: parts.limiter,
     logger: parts.logger,
     distanceKm: parts.distanceKm,
+    hold() {
+      held++;
+    },
+    unhold() {
+      if (--held > 0 || whenIdle.length === 0) return;
+      const waiting = whenIdle;
+      whenIdle = [];
+      for (const resolve of waiting) resolve();
+    },
+    idle() {
+      return held === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenIdle.push(resolve));
+    },
     async close() {
       await parts.checker.close();
       await parts.close?.();

@@ -177,7 +177,7 @@ describe('SIGHUP (the built binary; run "npm run build" first)', () => {
 });
 
 describe('Reloader', () => {
-  it('closes the replaced runtime after its grace period, not before', async () => {
+  it('closes a replaced runtime as soon as no request holds it, and one still held after its grace period', async () => {
     const dir = scratch();
     const file = writeConfig(`${dir.path}/r.yaml`, { origin: { url: 'https://a.example' } });
     const logger = createLogger('warn', new LogCapture());
@@ -195,14 +195,30 @@ describe('Reloader', () => {
     // The grace period is a timer: the test moves time instead of waiting for it.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
+      // A request waiting on an existence HEAD holds the first generation; nothing holds the second.
+      first.hold();
       const [a, b] = await Promise.all([reloader.reload('test'), reloader.reload('test')]);
       expect(a.ok && b.ok).toBe(true);
-      expect(holder.current).not.toBe(first);
+      await vi.advanceTimersByTimeAsync(0);
+      const second = closed[0];
+      expect(closed).toHaveLength(1);
+      expect(second).not.toBe(first);
+      expect(reloader.retired).toBe(1);
       await vi.advanceTimersByTimeAsync(199);
-      expect(closed).toEqual([]);
+      expect(closed).toHaveLength(1);
       await vi.advanceTimersByTimeAsync(1);
+      expect(closed).toEqual([second, first]);
+      expect(reloader.retired).toBe(0);
+
+      // Held and answered before the grace period ends: closed when the answer is out.
+      const third = holder.current;
+      third.hold();
+      await reloader.reload('test');
+      await vi.advanceTimersByTimeAsync(50);
       expect(closed).toHaveLength(2);
-      expect(closed[0]).toBe(first);
+      third.unhold();
+      await vi.advanceTimersByTimeAsync(0);
+      expect(closed[2]).toBe(third);
     } finally {
       vi.useRealTimers();
       await holder.current.close();
