@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { LRUCache } from 'lru-cache';
+import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
 import { extractGeolocation } from './location-record.js';
 import type { MmdbValue } from './mmdb.js';
 import type { ClientLocation, Locator } from './types.js';
@@ -173,6 +174,8 @@ function chooseLocationFiles(options: LocatorOptions): string[] {
 const EMPTY: ClientLocation = Object.freeze({});
 /** Addresses whose location is remembered. */
 const RECENT_CLIENTS = 10_000;
+/** The longest address (`ffff:…:255.255.255.255`, 45 characters) in a Map slot. */
+const RECENT_ENTRY_BYTES = MAP_ENTRY_BYTES + stringBytes('0'.repeat(45));
 
 export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
   const cacheEntries = options.cacheEntries ?? 10_000;
@@ -212,15 +215,14 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
   };
 
   // A pull is a burst of requests from one address (manifests, config, every layer): the answer
-  // for an address is kept so only its first request pays for the tree walks. A plain Map that
-  // starts over when full: an LRU's recency bookkeeping on every hit cost more than it saved
-  // (1.2% of a blob redirect in profiles), and an address scan still costs no more than this.
-  const recent = new Map<string, ClientLocation>();
+  // for an address is kept so only its first request pays for the tree walks. Keys are
+  // validated, normalised addresses (45 characters at most) and values are shared database
+  // records, so the memo's bytes are bounded by its entries.
+  const recent = new BoundedMemo<ClientLocation>(RECENT_CLIENTS, RECENT_CLIENTS * RECENT_ENTRY_BYTES, () => 0);
   const locate = (ip: string): ClientLocation => {
     let place = recent.get(ip);
     if (place === undefined) {
       place = locateUncached(ip);
-      if (recent.size >= RECENT_CLIENTS) recent.clear();
       recent.set(ip, place);
     }
     return place;
@@ -241,6 +243,7 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
   return {
     locate,
     describe,
+    recentFigures: () => recent.figures(),
     get rangesBuiltAt() {
       return ranges?.buildEpoch;
     },

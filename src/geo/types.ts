@@ -1,3 +1,5 @@
+import type { CacheFigures } from '../cache-figures.js';
+
 /** What registry-edge knows about where a client is. Every field may be unknown. */
 export interface ClientLocation {
   /** Cloud provider whose published ranges contain the address (aws, gcp, azure, oracle). */
@@ -19,4 +21,6 @@ export interface Locator {
   locate(ip: string): ClientLocation;
   /** Everything known (cloud and geography merged), for `explain`; any string is accepted. */
   describe(ip: string): ClientLocation;
+  /** Size of the recent-client memo, for the cache metrics (absent in stand-ins). */
+  recentFigures?(): CacheFigures;
 }

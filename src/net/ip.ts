@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { detached } from '../cache-figures.js';
 
 export type IpFamily = 'ipv4' | 'ipv6';
 
@@ -94,7 +95,8 @@ export function parseForwardedEntry(entry: string): ClientIpResult {
   const ip = normalizeIp(text);
   const family = ipFamily(ip);
   if (family === undefined) return { ok: false, reason: `invalid X-Forwarded-For entry "${sanitize(entry)}"` };
-  return { ok: true, ip, family };
+  // The address outlives the request (locator memo, rate-limit table): it must not pin the header.
+  return { ok: true, ip: detached(ip), family };
 }
 
 /**
