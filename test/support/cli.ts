@@ -39,10 +39,10 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built binary and waits for its "listening" log line. */
-export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Spawned> {
+/** Starts the built binary (with `nodeArgs` for node itself) and waits for its "listening" log line. */
+export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Spawned> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
