@@ -1,3 +1,7 @@
+export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** How geo code (run time and pipeline) logs without depending on a logger. */
+export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
 import type { CacheFigures } from '../cache-figures.js';
 
 /** What registry-edge knows about where a client is. Every field may be unknown. */

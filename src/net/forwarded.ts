@@ -1,5 +1,5 @@
 import { BoundedMemo, stringBytes, type CacheFigures } from '../cache-figures.js';
-import { resolveClientIp, type ClientIpResult } from './ip.js';
+import { resolveClientIp, type ClientIpResult } from './client-ip.js';
 
 /**
  * X-Forwarded-For read straight from the raw header list, lines joined as node would: touching
