@@ -2,7 +2,6 @@ export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** How geo code (run time and pipeline) logs without depending on a logger. */
 export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
-import type { CacheFigures } from '../cache-figures.js';
 
 /** What registry-edge knows about where a client is. Every field may be unknown. */
 export interface ClientLocation {
@@ -26,5 +25,5 @@ export interface Locator {
   /** Everything known (cloud and geography merged), for `explain`; any string is accepted. */
   describe(ip: string): ClientLocation;
   /** Size of the recent-client memo, for the cache metrics (absent in stand-ins). */
-  recentFigures?(): CacheFigures;
+  recentFigures?(): { entries: number; bytes: number; maxEntries: number; maxBytes: number };
 }
