@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { checkHosts } from '../config/load.js';
+import { checkTlsFiles } from '../server/tls-door.js';
 import { printUsage, readConfigFile, UsageError, wantsHelp, type Io } from './common.js';
 
 export const usage = `  registry-edge check-config [FILE]
@@ -13,6 +14,7 @@ export async function checkConfigCommand(args: string[], io: Io): Promise<number
   if (positionals.length > 1) throw new UsageError('check-config takes at most one FILE');
   const loaded = readConfigFile(positionals[0], io);
   await checkHosts(loaded.config, loaded.source);
+  checkTlsFiles(loaded.config, loaded.source);
   io.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);
   io.stderr.write(`${loaded.source}: valid\n`);
   return 0;

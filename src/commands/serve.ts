@@ -12,6 +12,7 @@ import { ConfigSource } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
 import type { RuntimeHolder } from '../server/runtime.js';
+import { checkTlsFiles } from '../server/tls-door.js';
 import { EXIT_STARTUP, portOption, printUsage, UsageError, wantsHelp, type CommandResult, type Io } from './common.js';
 import { version } from './version.js';
 
@@ -57,6 +58,7 @@ async function openConfig(args: ServeArgs, io: Io): Promise<ConfigSource> {
   const source = new ConfigSource(args.file, io.env, { port: args.port, adminPort: args.adminPort });
   // Before anything binds: a listener host that does not resolve is a configuration error.
   await checkHosts(source.first.config, source.first.source);
+  checkTlsFiles(source.first.config, source.first.source);
   return source;
 }
 

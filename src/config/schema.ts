@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { defaultRangesPath } from '../paths.js';
+import { tlsSchema } from '../server/tls-schema.js';
 import {
   checked, choice, cidrProblem, duration, expected, file, flag, int, isMapping, list, listenHost, mapping, optionalFile,
   optionalUrl, requiredUrl, section, urlProblem,
@@ -109,6 +110,7 @@ export function configSchema(context: SchemaContext) {
       request_timeout_ms: int(100, MAX_MS, 10_000),
       keep_alive_timeout_ms: int(0, MAX_MS, 5_000),
       shutdown_timeout_ms: int(0, MAX_MS, 5_000),
+      tls: tlsSchema(context.folder),
     }),
     origin: section({ url: requiredUrl(), path: v.nullish(originPath, '') }),
     signatures: section({ url: optionalUrl() }),

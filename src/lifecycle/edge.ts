@@ -1,3 +1,4 @@
+import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { RouteQuery } from '../ops/admin.js';
@@ -8,6 +9,9 @@ import { buildRuntime, type BuildOptions } from '../server/build.js';
 import { explain } from '../server/explain.js';
 import { RuntimeHolder, type Runtime } from '../server/runtime.js';
 import { startServer, type RunningServer } from '../server/serve.js';
+import type { TlsReloadTrigger } from '../server/tls-context.js';
+import { TlsDoor } from '../server/tls-door.js';
+import { TlsConfigError } from '../server/tls.js';
 import type { Listening, Role } from './lifecycle.js';
 import { generationStatus, readinessOf, type GenerationStatus } from './readiness.js';
 
@@ -25,6 +29,20 @@ interface Serving {
   holder: RuntimeHolder;
   server: RunningServer;
   reloader: Reloader<Runtime>;
+  /** The certificate, its watcher and metrics, with listen.tls. */
+  tls: TlsDoor | undefined;
+}
+
+/** Opens the certificate pair of listen.tls; a refused one is a configuration error (exit 78). */
+function openTlsDoor(loaded: LoadedConfig, logger: Logger, metrics: EdgeMetrics): TlsDoor | undefined {
+  const { tls } = loaded.config.listen;
+  if (tls === undefined) return undefined;
+  try {
+    return new TlsDoor(tls, logger, metrics.registry);
+  } catch (error) {
+    if (error instanceof TlsConfigError) throw new ConfigError([error.message], loaded.source);
+    throw error;
+  }
 }
 
 function errorMessage(error: unknown): string {
@@ -53,9 +71,12 @@ export class EdgeRole implements Role {
     const holder = new RuntimeHolder(first);
     metrics.follow(holder);
     let server: RunningServer;
+    let tls: TlsDoor | undefined;
     try {
-      server = await startServer(loaded.config, holder, logger, { onRequest: metrics.onRequest });
+      tls = openTlsDoor(loaded, logger, metrics);
+      server = await startServer(loaded.config, holder, logger, { onRequest: metrics.onRequest }, tls);
     } catch (error) {
+      tls?.close();
       await first.close();
       throw error;
     }
@@ -71,8 +92,8 @@ export class EdgeRole implements Role {
       onClosed: (previous) => metrics.release(previous.checker),
       onResult: (result) => metrics.reloaded(result),
     });
-    this.serving = { holder, server, reloader };
-    return { host: server.host, port: server.port, details: listeningDetails(first) };
+    this.serving = { holder, server, reloader, tls };
+    return { host: server.host, port: server.port, details: { ...listeningDetails(first), tls: tls?.certificate() } };
   }
 
   /** The started server and generation holder; only after start(). */
@@ -106,7 +127,10 @@ export class EdgeRole implements Role {
 
   async reload(reason: string): Promise<ReloadReport> {
     if (this.serving === undefined) return { ok: false, error: 'not started yet' };
-    return this.serving.reloader.reload(reason);
+    const report = await this.serving.reloader.reload(reason);
+    const { tls } = this.serving;
+    // listen.* keeps its start-up values, so the pair is read again at the same paths.
+    return tls === undefined ? report : { ...report, tls: tls.reload(undefined, tlsTrigger(reason)) };
   }
 
   current(): LoadedConfig {
@@ -115,11 +139,13 @@ export class EdgeRole implements Role {
   }
 
   async drain(): Promise<void> {
+    this.serving?.tls?.close();
     await this.serving?.server.shutdown();
   }
 
   async close(): Promise<void> {
     if (this.serving === undefined) return;
+    this.serving.tls?.close();
     await this.serving.reloader.closeRetired();
     await this.serving.holder.current.close();
   }
@@ -128,6 +154,12 @@ export class EdgeRole implements Role {
     const { logger, metrics, clocks } = this.options;
     return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous });
   }
+}
+
+/** The log's name for what asked for a reload (a worker's reason ends in "(primary)"). */
+function tlsTrigger(reason: string): TlsReloadTrigger {
+  if (reason.startsWith('POST /reload')) return 'api';
+  return reason.startsWith('SIGHUP') ? 'signal' : 'config';
 }
 
 /** What the `listening` line says about the configuration a serving process started with. */

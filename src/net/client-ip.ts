@@ -42,11 +42,10 @@ export function parseForwardedEntry(entry: string): ClientIpResult {
   return { ok: true, ip: detached(ip), family };
 }
 
-/** The socket peer. The kernel adds a zone id to link-local peers; routing needs the address only. */
-function socketPeer(socketAddress: string | undefined): ClientIpResult {
-  const text = socketAddress ?? '';
-  const zone = text.indexOf('%');
-  const ip = normalizeIp(zone === -1 ? text : text.slice(0, zone));
+/** A socket peer that is not a plain address: the kernel adds a zone id to link-local peers, and routing needs the address only. */
+function zonedSocketPeer(socketAddress: string | undefined): ClientIpResult {
+  const zone = socketAddress?.indexOf('%') ?? -1;
+  const ip = zone > 0 ? (socketAddress ?? '').slice(0, zone) : '';
   const family = ipFamily(ip);
   return family === undefined ? { ok: false, reason: 'no client address' } : { ok: true, ip, family };
 }
@@ -62,7 +61,11 @@ export function resolveClientIp(
   forwardedFor: string | string[] | undefined,
   trustedHops: number,
 ): ClientIpResult {
-  if (trustedHops <= 0) return socketPeer(socketAddress);
+  if (trustedHops <= 0) {
+    const ip = normalizeIp(socketAddress ?? '');
+    const family = ipFamily(ip);
+    return family === undefined ? zonedSocketPeer(socketAddress) : { ok: true, ip, family };
+  }
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
   if (header === undefined || header.length === 0) {
     return { ok: false, reason: `X-Forwarded-For is required (client_ip.trusted_hops is ${trustedHops})` };

@@ -13,6 +13,8 @@ export interface ReloadReport {
   error?: string;
   /** Fields that changed in the file but only take effect after a restart. */
   restart_needed?: string[];
+  /** With listen.tls: whether the certificate files were read again and accepted (the old pair serves on when not). */
+  tls?: { ok: boolean; changed: boolean; error?: string; fingerprint256: string; not_after: string };
   /** With --workers: each worker's own report. */
   workers?: Array<ReloadReport & { pid: number | undefined }>;
 }

@@ -5,18 +5,21 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { MAX_TARGET_LENGTH } from '../routing/classify.js';
 import { ociErrorBody } from '../routing/decide.js';
-import { bind } from '../ops/startup.js';
 import { createApp, type AppHooks } from './app.js';
+import { listenPublic, type DrainableServer, type RunningPublicServer } from './listen.js';
 import type { RuntimeHolder } from './runtime.js';
+import type { TlsContextHolder } from './tls-context.js';
+import type { TlsMetrics } from './tls-metrics.js';
+import { tlsServerLimits } from './tls-schema.js';
+import { createTlsPublicServer } from './tls-server.js';
 
-export interface RunningServer {
-  readonly server: Server;
-  readonly host: string;
-  readonly port: number;
-  /** True from the moment shutdown starts: readiness turns false, new connections are refused. */
-  readonly draining: boolean;
-  /** Stops accepting, lets in-flight requests finish, and closes everything after the grace period. */
-  shutdown(): Promise<void>;
+/** The public listener, plain or TLS: its address, draining state and shutdown. */
+export type RunningServer = RunningPublicServer;
+
+/** What the TLS listener needs besides the configuration: the certificate in use and its metrics. */
+export interface TlsDoorParts {
+  holder: TlsContextHolder;
+  metrics?: TlsMetrics;
 }
 
 /** How often node checks sockets against the header and request timeouts (its default is 30 s). */
@@ -108,11 +111,12 @@ function answerClientError(logger: Logger, error: NodeJS.ErrnoException & { rawP
   socket.end(clientErrorResponse(status), () => socket.destroy());
 }
 
-export function createPublicServer(listen: Config['listen'], holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}): {
-  server: Server;
-  isDraining: () => boolean;
-  setDraining: () => void;
-} {
+/** The client-error answer for a listener: OCI-shaped errors for what node's parser refused. */
+export function clientErrorHandler(holder: RuntimeHolder): (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => void {
+  return (error, socket) => answerClientError(holder.current.logger, error, socket);
+}
+
+export function createPublicServer(listen: Config['listen'], holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}): DrainableServer<Server> {
   const app = createApp(holder, logger, hooks);
   const listener = getRequestListener(app.fetch);
   let draining = false;
@@ -129,34 +133,34 @@ export function createPublicServer(listen: Config['listen'], holder: RuntimeHold
       void listener(req, res);
     },
   );
-  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => answerClientError(holder.current.logger, error, socket));
+  server.on('clientError', clientErrorHandler(holder));
   if (listen.max_connections > 0) server.maxConnections = listen.max_connections;
-  return { server, isDraining: () => draining, setDraining: () => (draining = true) };
-}
-
-export async function startServer(config: Config, holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}): Promise<RunningServer> {
-  const { server, isDraining, setDraining } = createPublicServer(config.listen, holder, logger, hooks);
-  const address = await bind(server, 'listen', config.listen);
-  let stopping: Promise<void> | undefined;
   return {
     server,
-    host: address.address,
-    port: address.port,
-    get draining() {
-      return isDraining();
+    isDraining: () => draining,
+    setDraining() {
+      draining = true;
+      server.closeIdleConnections();
     },
-    shutdown() {
-      stopping ??= new Promise<void>((resolve) => {
-        setDraining();
-        const grace = setTimeout(() => server.closeAllConnections(), config.listen.shutdown_timeout_ms);
-        grace.unref();
-        server.close(() => {
-          clearTimeout(grace);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return stopping;
-    },
+    destroyAll: () => server.closeAllConnections(),
   };
+}
+
+/**
+ * The public listener: TLS with HTTP/2 and HTTP/1.1 when `listen.tls` is set (`tls` is then the
+ * door's certificate and metrics), plain HTTP otherwise. Both drain the same way (listen.ts).
+ */
+export async function startServer(config: Config, holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}, tls?: TlsDoorParts): Promise<RunningServer> {
+  const { listen } = config;
+  if (listen.tls === undefined || tls === undefined) return listenPublic(createPublicServer(listen, holder, logger, hooks), listen, listen.shutdown_timeout_ms);
+  const app = createApp(holder, logger, hooks);
+  const door = createTlsPublicServer({
+    fetch: app.fetch,
+    holder: tls.holder,
+    limits: tlsServerLimits(listen, listen.tls),
+    metrics: tls.metrics,
+    logger,
+    onClientError: clientErrorHandler(holder),
+  });
+  return listenPublic(door, listen, listen.shutdown_timeout_ms);
 }

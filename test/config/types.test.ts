@@ -26,6 +26,17 @@ describe('types inferred from the schema', () => {
         request_timeout_ms: number;
         keep_alive_timeout_ms: number;
         shutdown_timeout_ms: number;
+        tls?:
+          | {
+              cert: string;
+              key: string;
+              client_ca: string;
+              handshake_timeout_ms: number;
+              watch: boolean;
+              watch_debounce_ms: number;
+              http2: { enabled: boolean; max_concurrent_streams: number; max_header_list_bytes: number };
+            }
+          | undefined;
       };
       origin: { url: string; path: string };
       signatures: { url: string };

@@ -3,32 +3,13 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { DOCS, snippets, type Snippet } from '../support/doc-snippets.js';
 
 // Every configuration snippet in docs/clients.md is parsed with a real parser for its format,
 // then checked for the fields the tool's documented format requires, so a snippet a reader
 // copies cannot carry a syntax error or a misplaced key.
 
-interface Snippet {
-  language: string;
-  text: string;
-  line: number;
-}
-
-const GUIDE = join(import.meta.dirname, '..', '..', 'docs', 'clients.md');
-
-function snippets(markdown: string): Snippet[] {
-  const found: Snippet[] = [];
-  const fence = /^( *)```([A-Za-z0-9]*)[^\n]*\n([\s\S]*?)^\1```/gm;
-  for (const match of markdown.matchAll(fence)) {
-    const indent = match[1] ?? '';
-    const body = (match[3] ?? '')
-      .split('\n')
-      .map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line))
-      .join('\n');
-    found.push({ language: match[2] ?? '', text: body, line: markdown.slice(0, match.index).split('\n').length });
-  }
-  return found;
-}
+const GUIDE = join(DOCS, 'clients.md');
 
 type Doc = Record<string, unknown>;
 
@@ -47,6 +28,13 @@ function expectHttpsUrl(value: unknown): void {
   expect(new URL(value as string).protocol).toBe('https:');
 }
 
+/** https, or http with an explicit port: the plain form must say which port it means. */
+function expectMirrorUrl(value: string): void {
+  const url = new URL(value);
+  if (url.protocol === 'http:') expect(url.port).not.toBe('');
+  else expect(url.protocol).toBe('https:');
+}
+
 /** An image reference without scheme: host[:port]/path[:tag]. */
 function expectImageReference(value: unknown): void {
   expect(typeof value).toBe('string');
@@ -59,16 +47,22 @@ function checkToml(doc: Doc): string | undefined {
   if ('server' in doc || 'host' in doc) {
     expectHttpsUrl(doc.server);
     const hosts = doc.host;
+    // The one server-only example is there to show what containerd 1.6 refuses.
+    if (hosts === undefined) return 'containerd hosts.toml without hosts';
     expect(isDoc(hosts)).toBe(true);
     expect(Object.keys(hosts as Doc).length).toBeGreaterThan(0);
     for (const [url, settings] of Object.entries(hosts as Doc)) {
-      expectHttpsUrl(url);
+      expectMirrorUrl(url);
       expect(isDoc(settings)).toBe(true);
       const known = ['capabilities', 'ca', 'client', 'skip_verify', 'header', 'override_path'];
       for (const key of Object.keys(settings as Doc)) expect(known).toContain(key);
       expect(at(settings, 'capabilities')).toEqual(['pull', 'resolve']);
       const ca = at(settings, 'ca');
-      if (ca !== undefined) expect(ca).toMatch(/^\/etc\/containerd\/certs\.d\/.+\.crt$/);
+      if (ca !== undefined) {
+        expect(ca).toMatch(/^\/etc\/containerd\/certs\.d\/.+\.crt$/);
+        // A CA only means something for a TLS host.
+        expect(new URL(url).protocol).toBe('https:');
+      }
     }
     return 'containerd hosts.toml';
   }
@@ -84,6 +78,12 @@ function checkToml(doc: Doc): string | undefined {
       for (const mirror of mirrors as unknown[]) {
         // host[:port][/namespace]: a scheme here is a common mistake the tools reject.
         expect(at(mirror, 'location')).toMatch(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/);
+        const insecure = at(mirror, 'insecure');
+        // Plain HTTP is for a port of its own; a TLS door on 443 needs no exception.
+        if (insecure !== undefined) {
+          expect(insecure).toBe(true);
+          expect(at(mirror, 'location')).toMatch(/:\d+$/);
+        }
       }
     }
     return 'registries.conf';
@@ -124,11 +124,19 @@ describe('docs/clients.md configuration snippets', () => {
 
   it('has the snippets this test knows how to check', () => {
     // Guards against a rename of the fence language silently skipping the checks below.
-    expect(byLanguage('toml').length).toBe(9);
-    expect(byLanguage('json').length).toBe(1);
+    expect(byLanguage('toml').length).toBe(11);
+    expect(byLanguage('json').length).toBe(2);
     expect(byLanguage('yaml').length).toBe(1);
     const checkedLanguages = ['toml', 'json', 'yaml', 'sh'];
     for (const snippet of all) expect(checkedLanguages, `fence at line ${snippet.line}`).toContain(snippet.language);
+  });
+
+  it('names the blocks the e2e suite runs, once each', () => {
+    const ids = all.map((snippet) => snippet.id).filter((id) => id !== undefined);
+    expect(ids.sort()).toEqual([
+      'containerd-mirror-plain', 'containerd-mirror-tls', 'containerd-no-fallback', 'containerd-server-only-broken',
+      'registries-mirror-plain', 'registries-mirror-tls',
+    ]);
   });
 
   it('parses every TOML snippet and recognises it as a documented file format', () => {
@@ -141,29 +149,39 @@ describe('docs/clients.md configuration snippets', () => {
       }
       const kind = checkToml(doc);
       expect(kind, `docs/clients.md line ${snippet.line} is no known TOML format`).toBeDefined();
+      if (kind === 'containerd hosts.toml without hosts') expect(snippet.id).toBe('containerd-server-only-broken');
       return kind;
     });
     expect(new Set(kinds)).toEqual(
-      new Set(['containerd hosts.toml', 'registries.conf', 'crio.conf', 'containerd config.toml v3', 'containerd config.toml v2']),
+      new Set(['containerd hosts.toml', 'containerd hosts.toml without hosts', 'registries.conf', 'crio.conf', 'containerd config.toml v3', 'containerd config.toml v2']),
     );
   });
 
-  it('makes the containerd mirror fall back to the upstream registry in the main example', () => {
-    const mirrors = byLanguage('toml')
-      .map((snippet) => parseToml(snippet.text) as Doc)
-      .filter((doc) => 'server' in doc);
-    expect(mirrors.map((doc) => doc.server)).toContain('https://registry.k8s.io');
-    expect(mirrors.map((doc) => doc.server)).toContain('https://edge.example');
-    for (const doc of mirrors) expect(Object.keys(doc.host as Doc)).toEqual(['https://edge.example']);
+  it('gives containerd a TLS and a plain mirror form, both falling back to the upstream registry', () => {
+    const byId = (id: string): Doc => parseToml(all.find((snippet) => snippet.id === id)?.text ?? '') as Doc;
+    expect(byId('containerd-mirror-tls')).toEqual({
+      server: 'https://registry.k8s.io',
+      host: { 'https://edge.example': { capabilities: ['pull', 'resolve'], ca: '/etc/containerd/certs.d/registry.k8s.io/edge-ca.crt' } },
+    });
+    expect(byId('containerd-mirror-plain')).toEqual({ server: 'https://registry.k8s.io', host: { 'http://edge.example:8080': { capabilities: ['pull', 'resolve'] } } });
+    expect(byId('containerd-no-fallback').server).toBe('https://edge.example');
+    expect(Object.keys(byId('containerd-no-fallback').host as Doc)).toEqual(['https://edge.example']);
   });
 
-  it('gives Docker a daemon.json whose registry-mirrors is a list of https URLs', () => {
-    const [snippet] = byLanguage('json');
-    const doc = JSON.parse(snippet!.text) as Doc;
-    expect(Object.keys(doc)).toEqual(['registry-mirrors']);
-    const mirrors = doc['registry-mirrors'];
-    expect(Array.isArray(mirrors)).toBe(true);
-    for (const url of mirrors as unknown[]) expectHttpsUrl(url);
+  it('gives registries.conf a TLS and a plain mirror form of registry.k8s.io', () => {
+    for (const id of ['registries-mirror-tls', 'registries-mirror-plain']) {
+      const doc = parseToml(all.find((snippet) => snippet.id === id)?.text ?? '') as Doc;
+      expect(at(doc, 'registry')).toMatchObject([{ prefix: 'registry.k8s.io', location: 'registry.k8s.io' }]);
+    }
+  });
+
+  it('gives Docker a daemon.json with https registry-mirrors, and one with a plain insecure-registries entry', () => {
+    const [mirrors, insecure] = byLanguage('json').map((snippet) => JSON.parse(snippet.text) as Doc);
+    expect(Object.keys(mirrors ?? {})).toEqual(['registry-mirrors']);
+    const urls = mirrors?.['registry-mirrors'];
+    expect(Array.isArray(urls)).toBe(true);
+    for (const url of urls as unknown[]) expectHttpsUrl(url);
+    expect(insecure).toEqual({ 'insecure-registries': ['edge.example:8080'] });
   });
 
   it('gives kubeadm a v1beta4 ClusterConfiguration with plain repository names', () => {

@@ -21,12 +21,14 @@ export interface FrontDoorSetup {
   defaultBucket: string;
   /** Where `geo.ranges` points; a missing file is allowed (loopback clients match no cloud). */
   rangesFile: string;
+  /** Extra `listen` fields (`tls`); with `tls` the door's URL is https. */
+  listen?: Record<string, unknown>;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
 export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> {
   return {
-    listen: { host: '127.0.0.1', port: 0 },
+    listen: { host: '127.0.0.1', port: 0, ...setup.listen },
     origin: { url: setup.originUrl, path: '' },
     client_ip: { trusted_hops: 0 },
     geo: { ranges: setup.rangesFile },
@@ -80,7 +82,8 @@ export async function startFrontDoor(label: string, workDir: string, setup: Fron
   });
   try {
     const line = await frontDoor.waitForStdoutLine((candidate) => listeningPort(candidate) !== undefined, 20_000);
-    return new FrontDoor(label, frontDoor, `http://127.0.0.1:${listeningPort(line) ?? 0}`, configFile);
+    const scheme = setup.listen?.tls === undefined ? 'http' : 'https';
+    return new FrontDoor(label, frontDoor, `${scheme}://127.0.0.1:${listeningPort(line) ?? 0}`, configFile);
   } catch (error) {
     await frontDoor.stop();
     throw error;

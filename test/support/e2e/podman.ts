@@ -43,7 +43,8 @@ export class Podman {
     return new Podman(dir, policyFile, baseEnv);
   }
 
-  async pull(reference: string): Promise<CommandResult> {
+  /** `tlsFlags`: [] lets registries.conf and certs.d decide, as on a configured node. */
+  async pull(reference: string, tlsFlags: string[] = ['--tls-verify=false']): Promise<CommandResult> {
     const env = {
       ...this.baseEnv,
       CONTAINERS_CONF: join(this.dir, 'containers.conf'),
@@ -53,7 +54,7 @@ export class Podman {
       '--root', join(this.dir, 'root'),
       '--runroot', join(this.dir, 'runroot'),
       '--storage-driver', 'vfs',
-      'pull', '--tls-verify=false', '--signature-policy', this.policyFile,
+      'pull', ...tlsFlags, '--signature-policy', this.policyFile,
       reference,
     ], { env });
   }
