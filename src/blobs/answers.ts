@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { detached, MAP_ENTRY_BYTES, stringBytes, type CacheFigures } from '../cache-figures.js';
 
 /**
  * Cached HEAD answers, keyed by digest first. A request's digest is looked up as is, so the
@@ -14,12 +15,28 @@ interface Answer {
   next: Answer | undefined;
 }
 
+/** One answer object: four fields and a header. */
+const ANSWER_BYTES = 56;
+/** lru-cache's own per-entry bookkeeping: key and value slots, links, size, plus its Map entry. */
+const LRU_ENTRY_BYTES = 40 + MAP_ENTRY_BYTES;
+/** A sha256 digest with one bucket's answer: the budget each of `maxDigests` entries gets. */
+export const DIGEST_ENTRY_BYTES = LRU_ENTRY_BYTES + stringBytes('sha256:'.padEnd(71, '0')) + ANSWER_BYTES;
+
+function entryBytes(first: Answer, digest: string): number {
+  let bytes = LRU_ENTRY_BYTES + stringBytes(digest);
+  for (let answer: Answer | undefined = first; answer !== undefined; answer = answer.next) bytes += ANSWER_BYTES;
+  return bytes;
+}
+
 export class AnswerCache {
   private readonly byDigest: LRUCache<string, Answer>;
 
-  /** `maxDigests` bounds memory: each digest holds at most one answer per bucket. */
-  constructor(maxDigests: number) {
-    this.byDigest = new LRUCache<string, Answer>({ max: maxDigests });
+  /**
+   * At most `maxDigests` digests and `maxDigests` sha256 digests' worth of bytes: longer digests
+   * and answers from several buckets take more of the budget, so fewer of them fit.
+   */
+  constructor(readonly maxDigests: number) {
+    this.byDigest = new LRUCache<string, Answer>({ max: maxDigests, maxSize: maxDigests * DIGEST_ENTRY_BYTES, sizeCalculation: entryBytes });
   }
 
   get(bucket: string, digest: string, now: number): 'present' | 'absent' | undefined {
@@ -46,12 +63,17 @@ export class AnswerCache {
         return;
       }
     }
-    this.byDigest.set(digest, { bucket, presence, expiresAt, next: first });
+    // The digest was cut from the request target: a copy keeps the target itself collectable.
+    this.byDigest.set(detached(digest), { bucket, presence, expiresAt, next: first });
   }
 
   /** Digests with at least one answer. */
   get size(): number {
     return this.byDigest.size;
+  }
+
+  figures(): CacheFigures {
+    return { entries: this.byDigest.size, bytes: this.byDigest.calculatedSize, maxEntries: this.maxDigests, maxBytes: this.maxDigests * DIGEST_ENTRY_BYTES };
   }
 
   clear(): void {
@@ -60,7 +82,7 @@ export class AnswerCache {
 
   private unlink(digest: string, previous: Answer | undefined, answer: Answer): void {
     if (previous !== undefined) previous.next = answer.next;
-    else if (answer.next !== undefined) this.byDigest.set(digest, answer.next);
+    else if (answer.next !== undefined) this.byDigest.set(detached(digest), answer.next);
     else this.byDigest.delete(digest);
   }
 }

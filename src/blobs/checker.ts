@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { AnswerCache } from './answers.js';
+import type { CacheFigures } from '../cache-figures.js';
 import { coarseClock, type CoarseClock } from './clock.js';
 import { inventoryKey as bucketDigestKey } from './inventory.js';
 import type { BucketConfig } from '../config/types.js';
@@ -148,6 +149,10 @@ class CachingChecker implements ExistenceChecker {
       inventory: this.inventory.size,
       buckets,
     };
+  }
+
+  cacheFigures(): CacheFigures {
+    return this.cache.figures();
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { CacheFigures } from '../cache-figures.js';
 import type { BucketConfig, Config } from '../config/types.js';
 
 /**
@@ -85,6 +86,8 @@ export interface ExistenceChecker {
    */
   available(bucket: BucketConfig, note?: CheckNote): boolean;
   stats(): ExistenceStats;
+  /** Size of the answer cache, for the cache metrics. */
+  cacheFigures(): CacheFigures;
   /** Closes pooled connections and timers; HEADs still running resolve `unknown`. */
   close(): Promise<void>;
 }

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { LRUCache } from 'lru-cache';
+import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
 import { compactLocationsPath } from '../paths.js';
 import { extractGeolocation } from './location-record.js';
 import { CLOUD_RANGES_TYPE, parseMetadata, type MmdbValue } from './mmdb-format.js';
@@ -208,18 +209,17 @@ async function openLocations(options: LocatorOptions, cacheEntries: number): Pro
 }
 
 const EMPTY: ClientLocation = Object.freeze({});
-/** Addresses whose location is remembered. */
+/** Addresses whose location is remembered, each at most 45 characters (`ffff:…:255.255.255.255`). */
 const RECENT_CLIENTS = 10_000;
+const RECENT_ENTRY_BYTES = MAP_ENTRY_BYTES + stringBytes('0'.repeat(45));
 
 /** The lookups over whatever ranges database is current; `forget` drops remembered answers. */
 class Lookups implements Locator {
   /**
-   * A pull is a burst of requests from one address (manifests, config, every layer): the answer
-   * for an address is kept so only its first request pays for the tree walks. A plain Map that
-   * starts over when full: an LRU's recency bookkeeping on every hit cost more than it saved
-   * (1.2% of a blob redirect in profiles), and an address scan still costs no more than this.
+   * A pull is a burst of requests from one address: only its first pays for the tree walks. It
+   * starts over when full (an LRU's bookkeeping on every hit cost 1.2% of a blob redirect).
    */
-  private readonly recent = new Map<string, ClientLocation>();
+  readonly recent = new BoundedMemo<ClientLocation>(RECENT_CLIENTS, RECENT_CLIENTS * RECENT_ENTRY_BYTES, () => 0);
   // An ip_version 6 database can hold IPv4 too (at ::/96), so every database answers IPv4;
   // an ip_version 4 database cannot be asked about IPv6 at all (maxmind throws).
   private readonly ipv4Locations: Database<ClientLocation>[];
@@ -253,7 +253,6 @@ class Lookups implements Locator {
     if (place === undefined) {
       const cloud = this.ranges?.lookup(ip);
       place = cloud !== undefined && cloud.provider !== undefined ? cloud : (this.place(ip) ?? EMPTY);
-      if (this.recent.size >= RECENT_CLIENTS) this.recent.clear();
       this.recent.set(ip, place);
     }
     return place;
@@ -287,6 +286,7 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
   return {
     locate: (ip) => lookups.locate(ip),
     describe: (ip) => lookups.describe(ip),
+    recentFigures: () => lookups.recent.figures(),
     get rangesBuiltAt() {
       return lookups.ranges?.buildEpoch;
     },

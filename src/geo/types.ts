@@ -2,6 +2,7 @@ export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** How geo code (run time and pipeline) logs without depending on a logger. */
 export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
+
 /** What registry-edge knows about where a client is. Every field may be unknown. */
 export interface ClientLocation {
   /** Cloud provider whose published ranges contain the address (aws, gcp, azure, oracle). */
@@ -23,4 +24,6 @@ export interface Locator {
   locate(ip: string): ClientLocation;
   /** Everything known (cloud and geography merged), for `explain`; any string is accepted. */
   describe(ip: string): ClientLocation;
+  /** Size of the recent-client memo, for the cache metrics (absent in stand-ins). */
+  recentFigures?(): { entries: number; bytes: number; maxEntries: number; maxBytes: number };
 }

@@ -2,6 +2,7 @@
  * Who the client is: the socket peer, or an entry of `X-Forwarded-For` written by a proxy we
  * trust. Addresses follow the one rule of ip.ts and come out normalised (see normalizeIp).
  */
+import { detached } from '../cache-figures.js';
 import { ipFamily, normalizeIp, type IpFamily } from './ip.js';
 
 export type ClientIpResult = { ok: true; ip: string; family: IpFamily } | { ok: false; reason: string };
@@ -37,7 +38,8 @@ export function parseForwardedEntry(entry: string): ClientIpResult {
   const ip = normalizeIp(text);
   const family = ipFamily(ip);
   if (family === undefined) return { ok: false, reason: `invalid X-Forwarded-For entry "${sanitize(entry)}"` };
-  return { ok: true, ip, family };
+  // The address outlives the request (locator memo, rate-limit table): it must not pin the header.
+  return { ok: true, ip: detached(ip), family };
 }
 
 /** A socket peer that is not a plain address: the kernel adds a zone id to link-local peers, and routing needs the address only. */

@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { ExistenceChecker, HealthState } from '../blobs/types.js';
 import type { Config } from '../config/types.js';
+import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
 
 export const PREFIX = 'registry_edge_';
 
@@ -12,6 +13,31 @@ export interface MeteredGeneration {
   readonly checker: ExistenceChecker;
   readonly geo: { readonly rangesLoaded: boolean; readonly rangesPublishedAt: Date | undefined };
   readonly limiter: { readonly size: number } | undefined;
+  /** Size of every request-path cache (absent in stand-ins that have none). */
+  caches?(): readonly NamedCacheFigures[];
+}
+
+const CACHE_SIZE_GAUGES: ReadonlyArray<readonly [keyof CacheFigures, string, string]> = [
+  ['entries', 'cache_entries', 'Entries held now in each request-path cache or memo (summed over workers).'],
+  ['bytes', 'cache_bytes', 'Estimated heap bytes held now by each request-path cache or memo (summed over workers).'],
+  ['maxEntries', 'cache_max_entries', 'Entries each request-path cache or memo may hold, per process (summed over workers).'],
+  ['maxBytes', 'cache_max_bytes', 'Heap bytes each request-path cache or memo may hold, per process, as in docs/security.md (summed over workers).'],
+];
+
+/** The `cache_*{cache}` gauges: read from the generation in use when Prometheus scrapes, never per request. */
+function registerCacheSizes(registry: Registry, current: () => MeteredGeneration | undefined): void {
+  for (const [field, name, help] of CACHE_SIZE_GAUGES) {
+    const gauge: Gauge<'cache'> = new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames: ['cache'],
+      registers: [registry],
+      collect: () => {
+        gauge.reset();
+        for (const figures of current()?.caches?.() ?? []) gauge.set({ cache: figures.cache }, figures[field]);
+      },
+    });
+  }
 }
 
 /** A gauge whose value is computed when Prometheus scrapes. */
@@ -21,6 +47,7 @@ export function scrapedGauge(registry: Registry, name: string, help: string, rea
 
 /** Bucket health, geo data and rate-limit figures, read from the generation in use at scrape time. */
 export function registerGenerationFigures(registry: Registry, current: () => MeteredGeneration | undefined): void {
+  registerCacheSizes(registry, current);
   const registers = [registry];
   const bucketState: Gauge<'bucket' | 'state'> = new Gauge({
     name: `${PREFIX}bucket_state`,

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/types.js';
+import { MAP_ENTRY_BYTES, stringBytes, type CacheFigures } from '../cache-figures.js';
 import { ipv6Head } from '../net/ip.js';
 import { fullBucket, takeToken, type BucketRule, type BucketState } from './token-bucket.js';
 
@@ -18,6 +19,14 @@ export function clientKey(ip: string): string {
 }
 
 /**
+ * One tracked client: its key (at most `ffff:ffff:ffff:ffff::/64`, 24 characters: keys are
+ * normalised addresses, never client text), its bucket state and lru-cache's bookkeeping.
+ */
+export const CLIENT_ENTRY_BYTES = 40 + MAP_ENTRY_BYTES + stringBytes('ffff:ffff:ffff:ffff::/64') + 40;
+
+const keyBytes = (_state: BucketState, key: string): number => CLIENT_ENTRY_BYTES - stringBytes('ffff:ffff:ffff:ffff::/64') + stringBytes(key);
+
+/**
  * Per-client token buckets, at most `max_clients` of them: the least recently seen client is
  * forgotten first, which can only make the limiter more lenient (a forgotten client starts with
  * a full bucket), never stricter.
@@ -31,7 +40,7 @@ export class RateLimiter {
     private readonly now: MillisecondClock = monotonicMs,
   ) {
     this.rule = { rps: limits.per_ip_rps, burst: Math.max(1, limits.burst) };
-    this.buckets = new LRUCache<string, BucketState>({ max: limits.max_clients });
+    this.buckets = new LRUCache<string, BucketState>({ max: limits.max_clients, maxSize: limits.max_clients * CLIENT_ENTRY_BYTES, sizeCalculation: keyBytes });
   }
 
   /** Seconds the client must wait before its next request is allowed; 0 = allowed now (and counted). */
@@ -49,6 +58,11 @@ export class RateLimiter {
   /** Clients currently tracked. */
   get size(): number {
     return this.buckets.size;
+  }
+
+  figures(): CacheFigures {
+    const maxEntries = this.limits.max_clients;
+    return { entries: this.buckets.size, bytes: this.buckets.calculatedSize, maxEntries, maxBytes: maxEntries * CLIENT_ENTRY_BYTES };
   }
 
   sameLimits(limits: Config['limits']): boolean {

@@ -1,3 +1,4 @@
+import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
 import type { IpFamily } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { PlannedBucket, RoutingPlan } from './plan.js';
@@ -11,6 +12,15 @@ export interface Candidate {
 }
 
 const MAX_CANDIDATE_CACHE = 4096;
+/** A 0.1° cell key is ~16 characters, a provider and region ~40; each list item is an object and a slot. */
+const CANDIDATE_ENTRY_BYTES = MAP_ENTRY_BYTES + stringBytes('x'.repeat(64)) + 32;
+const CANDIDATE_ITEM_BYTES = 48;
+
+/** The location memo for one routing plan: lists are at most `blobs.candidates` long. */
+export function newCandidateCache(maxCandidates: number): BoundedMemo<readonly Candidate[]> {
+  const maxBytes = MAX_CANDIDATE_CACHE * (CANDIDATE_ENTRY_BYTES + CANDIDATE_ITEM_BYTES * maxCandidates);
+  return new BoundedMemo<readonly Candidate[]>(MAX_CANDIDATE_CACHE, maxBytes, (list) => 32 + CANDIDATE_ITEM_BYTES * list.length);
+}
 const NO_CANDIDATES: readonly Candidate[] = Object.freeze([]);
 
 /**
@@ -49,7 +59,6 @@ function locationCandidates(plan: RoutingPlan, client: ClientLocation): readonly
     return cached;
   }
   const list = computeLocationCandidates(plan, client);
-  if (plan.candidateCache.size >= MAX_CANDIDATE_CACHE) plan.candidateCache.clear();
   plan.candidateCache.set(key, list);
   if (Object.isFrozen(client)) plan.candidatesByClient.set(client, list);
   return list;

@@ -1,7 +1,8 @@
 import type { BucketConfig, Config } from '../config/types.js';
 import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
-import type { Candidate } from './candidates.js';
+import type { BoundedMemo } from '../cache-figures.js';
+import { newCandidateCache, type Candidate } from './candidates.js';
 
 /** A bucket with everything the hot path needs precomputed. */
 export interface PlannedBucket {
@@ -35,8 +36,8 @@ export interface RoutingPlan {
   readonly defaultBucket: PlannedBucket | undefined;
   readonly maxCandidates: number;
   readonly rank: BucketRanker | undefined;
-  /** Candidate lists memoised per location key; bounded by the number of distinct keys. */
-  readonly candidateCache: Map<string, readonly Candidate[]>;
+  /** Candidate lists memoised per location key (provider and region, or a 0.1° cell), bounded in entries and bytes. */
+  readonly candidateCache: BoundedMemo<readonly Candidate[]>;
   /** The same lists by locator answer (frozen, shared per database record); weak, so it never grows the heap. */
   readonly candidatesByClient: WeakMap<ClientLocation, readonly Candidate[]>;
 }
@@ -94,7 +95,7 @@ export function buildPlan(config: Config, rank?: BucketRanker): RoutingPlan {
     defaultBucket,
     maxCandidates: config.blobs.candidates,
     rank,
-    candidateCache: new Map(),
+    candidateCache: newCandidateCache(config.blobs.candidates),
     candidatesByClient: new WeakMap(),
   };
 }

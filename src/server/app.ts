@@ -5,6 +5,7 @@ import { ALLOWED_METHODS, ociErrorBody, type Answer, type AnswerKind, type Error
 import { decideRequest, type ClientAddress } from '../routing/request.js';
 import { resolveClientIp, type ClientIpResult } from '../net/client-ip.js';
 import { truncateIp, type IpFamily } from '../net/ip.js';
+import { forwardedFor } from '../net/forwarded.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
@@ -63,52 +64,6 @@ function response(answer: Answer): Response {
   }
 }
 
-/**
- * X-Forwarded-For read straight from the raw header list, lines joined as node would: touching
- * `incoming.headers` makes node build the whole header object, which cost a blob redirect
- * more than all of its routing.
- */
-export function forwardedFor(rawHeaders: readonly string[]): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') {
-      const line = rawHeaders[i + 1] as string;
-      value = value === undefined ? line : `${value}, ${line}`;
-    }
-  }
-  return value;
-}
-
-/** Distinct X-Forwarded-For values remembered; the map starts over when full. */
-const MAX_REMEMBERED_HEADERS = 10_000;
-
-/**
- * Parsed client addresses by the X-Forwarded-For value they came from: a pull sends the same
- * header with every request (manifests, config, each layer), so only its first request parses
- * it. Results are pure functions of (header, trusted_hops); a reload that changes the hops
- * starts the memo over.
- */
-class ForwardedMemo {
-  private readonly byHeader = new Map<string, ClientIpResult>();
-  private hops = -1;
-
-  resolve(header: string | undefined, socketAddress: string | undefined, hops: number): ClientIpResult {
-    if (header === undefined) return resolveClientIp(socketAddress, undefined, hops);
-    if (hops !== this.hops) {
-      this.byHeader.clear();
-      this.hops = hops;
-    }
-    let result = this.byHeader.get(header);
-    if (result === undefined) {
-      result = resolveClientIp(socketAddress, header, hops);
-      if (this.byHeader.size >= MAX_REMEMBERED_HEADERS) this.byHeader.clear();
-      this.byHeader.set(header, result);
-    }
-    return result;
-  }
-}
-
 /** One request in flight: what the decision may ask, and what the log line and the metrics need once it is answered. */
 class Exchange implements ClientAddress {
   ip: ClientIpResult | undefined = undefined;
@@ -118,7 +73,6 @@ class Exchange implements ClientAddress {
     readonly rt: Runtime,
     readonly incoming: IncomingMessage,
     readonly method: string,
-    private readonly forwarded: ForwardedMemo,
   ) {}
 
   /** Resolved at most once per request, for the decision, the rate limit or the log line. */
@@ -126,7 +80,7 @@ class Exchange implements ClientAddress {
     if (this.ip === undefined) {
       const hops = this.rt.config.client_ip.trusted_hops;
       const peer = this.incoming.socket.remoteAddress;
-      this.ip = hops > 0 ? this.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), peer, hops) : resolveClientIp(peer, undefined, 0);
+      this.ip = hops > 0 ? this.rt.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), peer) : resolveClientIp(peer, undefined, 0);
     }
     return this.ip;
   }
@@ -141,7 +95,6 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   // The classifier reads the raw target itself, so hono's router only needs to reach the one
   // catch-all handler: a constant path spares it parsing every URL (1.4% of a redirect's CPU).
   const app = new Hono<Env>({ getPath: () => '/' });
-  const forwarded = new ForwardedMemo();
 
   const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string): void => {
     const durationMs = performance.now() - x.started;
@@ -162,7 +115,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
 
   app.all('*', (c): Response | Promise<Response> => {
     const incoming = c.env.incoming;
-    const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET', forwarded);
+    const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET');
 
     const limiter = x.rt.limiter;
     if (limiter !== undefined) {

@@ -5,6 +5,8 @@ import type { ExistenceChecker } from '../blobs/types.js';
 import type { Locator } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from '../ops/rate-limit.js';
+import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
+import { ForwardedMemo } from '../net/forwarded.js';
 import { buildPlan, type BucketRanker, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
@@ -33,6 +35,10 @@ export interface Runtime {
   readonly limiter: RateLimiter | undefined;
   /** At this generation's `log.level`: requests log through it. */
   readonly logger: Logger;
+  /** Parsed X-Forwarded-For values, for this generation's `client_ip.trusted_hops`. */
+  readonly forwarded: ForwardedMemo;
+  /** Size of every cache and memo requests fill, read at scrape time. */
+  caches(): NamedCacheFigures[];
   /** Great-circle distance from a client to a bucket, when both locations are known. */
   readonly distanceKm: ((client: ClientLocation, bucket: BucketConfig) => number | undefined) | undefined;
   /** A request that answers later (after an existence HEAD) holds the generation it started on. */
@@ -59,10 +65,23 @@ export interface RuntimeParts {
 export function assembleRuntime(parts: RuntimeParts): Runtime {
   let held = 0;
   let whenIdle: Array<() => void> = [];
+  const plan = buildPlan(parts.loaded.config, parts.rank);
+  const forwarded = new ForwardedMemo(parts.loaded.config.client_ip.trusted_hops);
   return {
     config: parts.loaded.config,
     source: parts.loaded.source,
-    plan: buildPlan(parts.loaded.config, parts.rank),
+    plan,
+    forwarded,
+    caches() {
+      const named = (cache: string, figures: CacheFigures | undefined): NamedCacheFigures[] => (figures === undefined ? [] : [{ cache, ...figures }]);
+      return [
+        ...named('forwarded_for', forwarded.figures()),
+        ...named('recent_clients', parts.locator.recentFigures?.()),
+        ...named('candidates', plan.candidateCache.figures()),
+        ...named('rate_limit', parts.limiter?.figures()),
+        ...named('existence', parts.checker.cacheFigures()),
+      ];
+    },
     locator: parts.locator,
     checker: parts.checker,
     geo: parts.geo,

@@ -39,7 +39,7 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts the built binary and waits for its "listening" log line. */
+/** Starts the built binary (with `nodeArgs` for node itself) and waits for its "listening" log line. */
 export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<Spawned> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
