@@ -33,7 +33,7 @@ export function azureSigner(options: AzureSignerOptions): BlobSigner {
       AZURE_SAS_VERSION, 'b', '', '', '', '', '', '', '',
     ].join('\n');
     const signature = createHmac('sha256', options.accountKey).update(stringToSign, 'utf8').digest('base64');
-    return `${origin}${canonicalPath(path)}?${fixedQuery}${encodeURIComponent(expiry)}&sr=b&sp=r&sig=${encodeURIComponent(signature)}`;
+    return `${origin}${canonicalPath(path, encodeAzureSegment)}?${fixedQuery}${encodeURIComponent(expiry)}&sr=b&sp=r&sig=${encodeURIComponent(signature)}`;
   };
   return {
     type: 'azure',
@@ -42,6 +42,11 @@ export function azureSigner(options: AzureSignerOptions): BlobSigner {
     // Read permission covers Get Blob Properties (HEAD) as well.
     signedHead: (url, signedAtMs): SignedRequest => ({ url: presignGet(url, signedAtMs) }),
   };
+}
+
+/** The Azure SDK's spelling of a blob URL path, so URLs equal the SDK's byte for byte. */
+function encodeAzureSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/'/g, '%27');
 }
 
 /**
