@@ -29,7 +29,9 @@ export function parseSigning(raw: unknown, field: string): SigningConfig {
   const result = v.safeParse(signingSchema, raw);
   if (result.success) return result.output;
   const issue = result.issues[0];
-  throw new SigningConfigError(issueField(field, issue), issue.message);
+  // valibot words a missing key as "Invalid key: Expected ..."; say what a person would.
+  const missingKey = issue.input === undefined && (issue.path?.length ?? 0) > 0;
+  throw new SigningConfigError(issueField(field, issue), missingKey ? 'required' : issue.message);
 }
 
 /**
