@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import type { LoadedConfig } from '../config/load.js';
+import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
@@ -15,6 +15,8 @@ export interface BuildOptions {
   now?: () => number;
   /** Called after every existence HEAD (the metrics feed a latency histogram from it). */
   onCheck?: CheckHook;
+  /** Epoch ms for signing private buckets' URLs and HEADs (tests inject one to pass an expiry). */
+  wallClock?: () => number;
   /** Clock for the rate limiter (tests inject one). */
   limiterClock?: MillisecondClock;
   /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
@@ -32,6 +34,8 @@ export function nearestRanker(regions: RegionCoordinates): BucketRanker {
 /** Loads every file a configuration names and assembles a runtime; throws when one is invalid. */
 export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options: BuildOptions = {}): Promise<Runtime> {
   const { config } = loaded;
+  const signers = loaded.signers ?? loadSigners(config, loaded.source);
+  const wallClock = options.wallClock ?? Date.now;
   const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
   // Everything this generation logs follows its own log.level, requests included.
   const generationLogger = logger.child({}, { level: config.log.level });
@@ -60,11 +64,14 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
     onCheck: options.onCheck,
     logger: generationLogger.child({ component: 'blobs' }),
     headers: { 'User-Agent': 'registry-edge' },
+    signers,
+    wallClock,
   });
   return assembleRuntime({
     loaded,
     locator,
     rank,
+    signing: { signers, wallClock },
     checker,
     distanceKm,
     limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),

@@ -5,7 +5,7 @@ import type { ExistenceChecker } from '../blobs/types.js';
 import type { Locator } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from '../ops/rate-limit.js';
-import { buildPlan, type BucketRanker, type RoutingPlan } from '../routing/plan.js';
+import { buildPlan, type BucketRanker, type PlanExtras, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
   /** Whether the compiled cloud ranges were loaded (otherwise routing is by geography only). */
@@ -40,6 +40,8 @@ export interface RuntimeParts {
   loaded: LoadedConfig;
   locator: Locator;
   rank?: BucketRanker;
+  /** Signers and the signing clock of the private buckets. */
+  signing?: PlanExtras;
   checker: ExistenceChecker;
   geo: GeoStatus;
   limiter?: RateLimiter;
@@ -52,7 +54,7 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
   return {
     config: parts.loaded.config,
     source: parts.loaded.source,
-    plan: buildPlan(parts.loaded.config, parts.rank),
+    plan: buildPlan(parts.loaded.config, parts.rank, parts.signing),
     locator: parts.locator,
     checker: parts.checker,
     geo: parts.geo,
