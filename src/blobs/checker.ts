@@ -5,6 +5,7 @@ import { coarseClock, type CoarseClock } from './clock.js';
 import { inventoryKey as bucketDigestKey } from './inventory.js';
 import type { BucketConfig } from '../config/types.js';
 import { HeadClient, failureCause, type HeadResult } from './head.js';
+import { HeadTargets } from './signed-head.js';
 import { HEALTHY, admits, afterHead, beginProbe, probeDue, type BucketHealth, type HealthPolicy } from './health.js';
 import type {
   BucketHealthSnapshot,
@@ -31,6 +32,7 @@ const OUTCOMES: readonly HeadOutcome[] = [
   'status_other',
   'timeout',
   'error',
+  'signature_refused',
 ];
 
 const TRANSITION_MESSAGES: Record<HealthState, string> = {
@@ -75,7 +77,7 @@ class CachingChecker implements ExistenceChecker {
   private unhealthyBuckets = 0;
   private runningHeads = 0;
   private closed = false;
-  private readonly keyParts: string[];
+  private readonly targets: HeadTargets;
   private readonly client: HeadClient;
   private readonly now: () => number;
   private readonly ownClock: CoarseClock | undefined;
@@ -90,8 +92,8 @@ class CachingChecker implements ExistenceChecker {
   private readonly heads = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<HeadOutcome, number>;
 
   constructor(options: ExistenceCheckerOptions) {
-    this.keyParts = options.key.split('{digest}');
-    if (this.keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
+    const keyParts = options.key.split('{digest}');
+    if (keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
     const check = options.check;
     this.cache = new AnswerCache(check.max_entries);
     this.inventory = options.inventory instanceof Set ? options.inventory : new Set(options.inventory ?? []);
@@ -104,6 +106,7 @@ class CachingChecker implements ExistenceChecker {
     this.policy = { failureThreshold: check.failure_threshold, cooldownMs: check.cooldown_ms };
     this.logger = options.logger;
     this.onCheck = options.onCheck;
+    this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), options.wallClock ?? Date.now, options.logger);
     this.client = new HeadClient({
       timeoutMs: check.timeout_ms,
       maxSockets: check.max_inflight,
@@ -225,7 +228,8 @@ class CachingChecker implements ExistenceChecker {
     const started = performance.now();
     let result: HeadResult;
     try {
-      result = await this.client.head(bucket.url + this.keyParts.join(digest));
+      const target = this.targets.target(bucket, digest);
+      result = this.targets.classify(bucket, target, await this.client.head(target.url, target.headers));
     } finally {
       this.runningHeads--;
     }
@@ -243,7 +247,9 @@ class CachingChecker implements ExistenceChecker {
     } else if (outcome === 'absent' && this.negativeTtlMs > 0) {
       this.cache.set(name, digest, 'absent', now + this.negativeTtlMs);
     }
-    this.setHealth(name, afterHead(this.healthOf(name), answered, probe, now, this.policy), digest);
+    // A refused signature fails every HEAD alike: waiting for more failures would only add latency.
+    const policy = outcome === 'signature_refused' ? { ...this.policy, failureThreshold: 1 } : this.policy;
+    this.setHealth(name, afterHead(this.healthOf(name), answered, probe, now, policy), digest);
     this.logger?.debug(
       { bucket: name, digest, outcome, status: result.status, error: result.error, probe, ms: Math.round(durationMs) },
       'blob existence check',

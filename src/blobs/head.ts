@@ -66,7 +66,8 @@ export class HeadClient {
   }
 
   /** Resolves with the outcome; never rejects. */
-  head(url: string): Promise<HeadResult> {
+  head(url: string, signedHeaders?: Readonly<Record<string, string>>): Promise<HeadResult> {
+    const headers = signedHeaders === undefined ? this.headers : { ...this.headers, ...signedHeaders };
     return new Promise<HeadResult>((resolve) => {
       let target: URL;
       try {
@@ -103,7 +104,7 @@ export class HeadClient {
       this.running.add(abort);
 
       const send = (firstAttempt: boolean): void => {
-        const req = transport.request(target, { method: 'HEAD', agent, headers: this.headers });
+        const req = transport.request(target, { method: 'HEAD', agent, headers });
         request = req;
         req.on('response', (res) => {
           res.on('error', ignore);

@@ -1,4 +1,5 @@
 import type { CacheFigures } from '../cache-figures.js';
+import type { BlobSigner } from '../signing/index.js';
 import type { BucketConfig, Config } from '../config/types.js';
 
 /**
@@ -21,7 +22,9 @@ export type HeadOutcome =
   | 'status_5xx'
   | 'status_other'
   | 'timeout'
-  | 'error';
+  | 'error'
+  /** A private bucket answered 403 to a signed HEAD: bad credentials, not an absent blob. */
+  | 'signature_refused';
 
 /**
  * Circuit-breaker state of one bucket: `closed` = in use, `open` = skipped until its cool-down
@@ -120,4 +123,8 @@ export interface ExistenceCheckerOptions {
   onCheck?: CheckHook;
   /** Extra request headers sent with each HEAD (the user agent, for instance). */
   headers?: Record<string, string>;
+  /** Bucket name → signer: those buckets' HEADs are signed. */
+  signers?: ReadonlyMap<string, BlobSigner>;
+  /** Epoch ms that signatures are made at; default the real clock. */
+  wallClock?: () => number;
 }

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { embeddedConfigPath } from '../paths.js';
 import { applyEnv } from './env.js';
+import { loadSigners, type BucketSigners } from './signers.js';
 import { ConfigError } from './errors.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
@@ -16,6 +17,7 @@ import { validateConfig } from './validate.js';
 export { ConfigError } from './errors.js';
 export { applyEnv, ENV_OVERRIDES } from './env.js';
 export { checkHosts } from './hosts.js';
+export { loadSigners, NO_SIGNERS, type BucketSigners } from './signers.js';
 export { parseDuration } from './fields.js';
 export { validateConfig, type ValidateOptions } from './validate.js';
 
@@ -25,6 +27,8 @@ export interface LoadedConfig {
   config: Config;
   /** Where it came from: a file path, or the embedded default. */
   source: string;
+  /** Signers of the private buckets, read with the file; absent means "load them from `config`". */
+  signers?: BucketSigners;
 }
 
 /**
@@ -77,5 +81,6 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     throw new ConfigError([`cannot read ${path}: ${(error as Error).message}`], source);
   }
   const doc = applyEnv(parseYamlText(text, source), env);
-  return { config: validateConfig(doc, source, { folder: dirname(path), env }), source };
+  const config = validateConfig(doc, source, { folder: dirname(path), env });
+  return { config, source, signers: loadSigners(config, source, env) };
 }

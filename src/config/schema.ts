@@ -4,9 +4,11 @@
  * package data live in semantic.ts. Field names match the YAML on purpose: they are the
  * public interface, and `check-config` prints the parsed result back.
  */
+import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { defaultRangesPath } from '../paths.js';
 import { tlsSchema } from '../server/tls-schema.js';
+import { signingSchema, type SigningConfig } from '../signing/schema.js';
 import {
   checked, choice, cidrProblem, duration, expected, file, flag, int, isMapping, list, listenHost, mapping, optionalFile,
   optionalUrl, requiredUrl, section, urlProblem,
@@ -57,17 +59,35 @@ function unset<T>(value: T | null | ''): T | undefined {
   return value === null || value === '' ? undefined : value;
 }
 
-export const bucket = mapping({
-  name: v.nullish(
-    checked((name) => (BUCKET_NAME.test(name) ? undefined : 'expected a name of [A-Za-z0-9._-], up to 63 characters')),
-    '',
-  ),
-  url: requiredUrl(),
-  provider: v.optional(v.pipe(v.nullable(v.string(expected('a string'))), v.transform(unset), v.optional(knownProvider))),
-  regions: list(v.pipe(v.string(expected('a region name')), v.nonEmpty(expected('a region name')))),
-  networks: list(checked(cidrProblem)),
-  location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
-});
+/** Every `*_file` of a signing block, resolved against the configuration file's folder. */
+function signingFiles(folder: string) {
+  return (signing: SigningConfig): SigningConfig => {
+    const resolved: Record<string, unknown> = { ...signing };
+    for (const [field, value] of Object.entries(signing)) {
+      if (field.endsWith('_file') && typeof value === 'string') resolved[field] = resolve(folder, value);
+    }
+    return resolved as SigningConfig;
+  };
+}
+
+/** One bucket; `folder` is where relative key and credential files are. */
+export function bucketSchema(folder: string) {
+  return mapping({
+    name: v.nullish(
+      checked((name) => (BUCKET_NAME.test(name) ? undefined : 'expected a name of [A-Za-z0-9._-], up to 63 characters')),
+      '',
+    ),
+    url: requiredUrl(),
+    provider: v.optional(v.pipe(v.nullable(v.string(expected('a string'))), v.transform(unset), v.optional(knownProvider))),
+    regions: list(v.pipe(v.string(expected('a region name')), v.nonEmpty(expected('a region name')))),
+    networks: list(checked(cidrProblem)),
+    location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
+    /** Private bucket: credentials are read (and checked) by the loader, see src/signing/. */
+    signing: v.optional(v.pipe(signingSchema, v.transform(signingFiles(folder)))),
+  });
+}
+
+export type BucketSchema = ReturnType<typeof bucketSchema>;
 
 /** A bucket name (checked against the buckets by semantic.ts) or a URL, checked here. */
 const bucketOrUrl = v.pipe(
@@ -138,7 +158,7 @@ export function configSchema(context: SchemaContext) {
       }),
     }),
     providers: v.nullish(providerRules, {}),
-    buckets: v.nullish(v.array(bucket, expected('a list of buckets')), []),
+    buckets: v.nullish(v.array(bucketSchema(context.folder), expected('a list of buckets')), []),
     default_bucket: v.nullish(bucketOrUrl, ''),
     admin: section({ host: v.nullish(listenHost(true), '127.0.0.1'), port: int(0, 65535, 9090) }),
     log: section({ level: v.nullish(logLevel, 'info'), client_ip: v.nullish(clientIpLogging, 'truncated') }),

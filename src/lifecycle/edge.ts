@@ -21,7 +21,7 @@ export interface EdgeOptions {
   logger: Logger;
   metrics: EdgeMetrics;
   /** Clocks for the existence cache and the rate limiter (tests inject them). */
-  clocks?: Pick<BuildOptions, 'now' | 'limiterClock'>;
+  clocks?: Pick<BuildOptions, 'now' | 'limiterClock' | 'wallClock'>;
   /** A reload put a new generation in use (a worker tells its primary, for /readyz). */
   onGeneration?: (status: GenerationStatus) => void;
 }

@@ -99,6 +99,10 @@ export class EdgeMetrics {
   );
   private readonly checks = new TallyCounter(`${PREFIX}existence_checks_total`, 'Existence HEADs sent to buckets, by bucket and result.');
   private readonly checkDuration = new TallyHistogram(`${PREFIX}existence_check_duration_seconds`, 'Existence HEAD latency by bucket.', CHECK_SECONDS);
+  private readonly signingFailures = new TallyCounter(
+    `${PREFIX}signing_failures_total`,
+    'Signed existence HEADs a private bucket refused with 403 (bad credentials, region, clock or policy), by bucket.',
+  );
   private readonly reloads: Counter<'result'>;
   private readonly lastReload: Gauge;
   private readonly reloadDuration: Histogram;
@@ -111,6 +115,7 @@ export class EdgeMetrics {
   private readonly repoCells = new Map<string, Map<string, CounterCell>>();
   private readonly checkCells = new Map<string, Map<HeadOutcome, CounterCell>>();
   private readonly checkDurationCells = new Map<string, HistogramCell>();
+  private readonly signingFailureCells = new Map<string, CounterCell>();
 
   /** Cache counters of checkers that were replaced by a reload, so the exported totals never go back. */
   private readonly retiredTotals: Record<CacheCounterKey, number> = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
@@ -119,7 +124,7 @@ export class EdgeMetrics {
   private generations: { readonly current: MeteredGeneration } | undefined;
 
   constructor(options: MetricsOptions) {
-    for (const collector of [this.requests, this.duration, this.blobRedirects, this.repoRequests, this.checks, this.checkDuration]) {
+    for (const collector of [this.requests, this.duration, this.blobRedirects, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
       register(this.registry, collector);
     }
     this.registerCacheFigures();
@@ -242,6 +247,9 @@ export class EdgeMetrics {
     const byOutcome = getOrCreate(this.checkCells, bucketName, () => new Map<HeadOutcome, CounterCell>());
     getOrCreate(byOutcome, outcome, () => this.checks.cell({ bucket: bucketName, result: outcome })).value++;
     getOrCreate(this.checkDurationCells, bucketName, () => this.checkDuration.cell({ bucket: bucketName })).observe(durationMs / 1000);
+    if (outcome === 'signature_refused') {
+      getOrCreate(this.signingFailureCells, bucketName, () => this.signingFailures.cell({ bucket: bucketName })).value++;
+    }
   };
 
   reloaded(result: Outcome, seconds?: number): void {

@@ -2,7 +2,14 @@ import type { BucketConfig, Config } from '../config/types.js';
 import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { BoundedMemo } from '../cache-figures.js';
+import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
 import { newCandidateCache, type Candidate } from './candidates.js';
+
+/**
+ * Bound on the signed URLs one private bucket keeps per signing window: about 40,000 URLs of
+ * 700 bytes, more distinct blobs than a registry serves in a window, and a bounded heap.
+ */
+const SIGNED_URL_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** A bucket with everything the hot path needs precomputed. */
 export interface PlannedBucket {
@@ -12,6 +19,8 @@ export interface PlannedBucket {
   readonly keyPrefix: string;
   readonly keySuffix: string;
   readonly networks: NetworkSet;
+  /** Private bucket: signed `Location`s, reused for half their lifetime. */
+  readonly signedUrls: SignedUrlCache | undefined;
 }
 
 /**
@@ -40,26 +49,35 @@ export interface RoutingPlan {
   readonly candidateCache: BoundedMemo<readonly Candidate[]>;
   /** The same lists by locator answer (frozen, shared per database record); weak, so it never grows the heap. */
   readonly candidatesByClient: WeakMap<ClientLocation, readonly Candidate[]>;
+  /** Epoch ms for signing windows (tests inject one). */
+  readonly wallClock: () => number;
+}
+
+/** What a plan needs beyond the configuration. */
+export interface PlanExtras {
+  /** Bucket name → signer of the private buckets. */
+  signers?: ReadonlyMap<string, BlobSigner>;
+  wallClock?: () => number;
 }
 
 function registryPrefix(url: string, path: string): string {
   return `${url}/v2/${path === '' ? '' : `${path}/`}`;
 }
 
-export function planBucket(bucket: BucketConfig, key: string): PlannedBucket {
+export function planBucket(bucket: BucketConfig, key: string, signer?: BlobSigner): PlannedBucket {
   const at = key.indexOf('{digest}');
   const cidrs = bucket.networks.map((n) => parseCidr(n)).filter((c) => c !== undefined);
-  return {
-    config: bucket,
-    name: bucket.name,
-    keyPrefix: bucket.url + key.slice(0, at),
-    keySuffix: key.slice(at + '{digest}'.length),
-    networks: new NetworkSet(cidrs),
-  };
+  const keyPrefix = bucket.url + key.slice(0, at);
+  const keySuffix = key.slice(at + '{digest}'.length);
+  const signedUrls =
+    signer === undefined
+      ? undefined
+      : new SignedUrlCache({ signer, objectUrl: (digest) => keyPrefix + digest + keySuffix, maxBytes: SIGNED_URL_CACHE_BYTES });
+  return { config: bucket, name: bucket.name, keyPrefix, keySuffix, networks: new NetworkSet(cidrs), signedUrls };
 }
 
-export function buildPlan(config: Config, rank?: BucketRanker): RoutingPlan {
-  const buckets = config.buckets.map((b) => planBucket(b, config.blobs.key));
+export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtras = {}): RoutingPlan {
+  const buckets = config.buckets.map((b) => planBucket(b, config.blobs.key, extras.signers?.get(b.name)));
   const byRegion = new Map<string, Map<string, PlannedBucket[]>>();
   const byProvider = new Map<string, PlannedBucket[]>();
   for (const bucket of buckets) {
@@ -97,6 +115,7 @@ export function buildPlan(config: Config, rank?: BucketRanker): RoutingPlan {
     rank,
     candidateCache: newCandidateCache(config.blobs.candidates),
     candidatesByClient: new WeakMap(),
+    wallClock: extras.wallClock ?? Date.now,
   };
 }
 
@@ -109,8 +128,18 @@ export function redirectHosts(plan: RoutingPlan): string[] {
   return [...hosts].sort();
 }
 
+/** The object's plain URL: what `explain` shows and the existence check signs. */
 export function bucketBlobUrl(bucket: PlannedBucket, digest: string): string {
   return bucket.keyPrefix + digest + bucket.keySuffix;
+}
+
+/**
+ * Where a client fetches the blob: the plain URL, or for a private bucket the URL signed for
+ * the current window (a Map lookup once the window has signed it).
+ */
+export function bucketLocation(bucket: PlannedBucket, digest: string, plan: RoutingPlan): string {
+  const signed = bucket.signedUrls;
+  return signed === undefined ? bucket.keyPrefix + digest + bucket.keySuffix : signed.get(digest, plan.wallClock());
 }
 
 export function originUrl(prefix: string, name: string, rest: string): string {

@@ -1,7 +1,7 @@
 import type { IpFamily } from '../net/ip.js';
 import type { ClientLocation, Locator } from '../geo/types.js';
 import type { CheckNote, ExistenceChecker, Presence } from '../blobs/types.js';
-import { bucketBlobUrl, originUrl, type RoutingPlan } from './plan.js';
+import { bucketLocation, originUrl, type RoutingPlan } from './plan.js';
 import { blobCandidates, type Candidate } from './candidates.js';
 import { redirect, type RedirectAnswer } from './decide.js';
 
@@ -89,7 +89,7 @@ function tryCandidates(
     const cached = checker.peek(bucket, digest);
     if (cached !== undefined) {
       if (step !== undefined) settle(step, cached, true);
-      if (cached === 'present') return toBucket(candidate, name, digest, client);
+      if (cached === 'present') return toBucket(rt.plan, candidate, name, digest, client);
       reason = worse(reason, cached === 'absent' ? ABSENT : UNHEALTHY);
       continue;
     }
@@ -98,7 +98,7 @@ function tryCandidates(
     const sofar = reason;
     return checker.check(bucket, digest, note).then((presence) => {
       if (step !== undefined) settle(step, presence, false);
-      if (presence === 'present') return toBucket(candidate, name, digest, client);
+      if (presence === 'present') return toBucket(rt.plan, candidate, name, digest, client);
       const next = presence === 'absent' ? ABSENT : `check failed: ${bucket.name}: ${note.cause ?? 'unknown'}`;
       return tryCandidates(rt, candidates, i + 1, worse(sofar, next), name, digest, client, trace);
     });
@@ -106,8 +106,8 @@ function tryCandidates(
   return redirect('blob', originUrl(rt.plan.originPrefix, name, `blobs/${digest}`), 'origin', name, client, reason);
 }
 
-function toBucket(candidate: Candidate, name: string, digest: string, client: ClientLocation): RedirectAnswer {
-  return redirect('blob', bucketBlobUrl(candidate.bucket, digest), candidate.bucket.name, name, client);
+function toBucket(plan: RoutingPlan, candidate: Candidate, name: string, digest: string, client: ClientLocation): RedirectAnswer {
+  return redirect('blob', bucketLocation(candidate.bucket, digest, plan), candidate.bucket.name, name, client);
 }
 
 /** A trace entry for a candidate, `skipped` until a check settles it. */

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../signing/index.js';
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
@@ -141,7 +142,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   });
 
   app.onError((error, c) => {
-    logger.error({ err: error, url: c.env.incoming.url }, 'request failed');
+    logger.error({ err: error, url: redactSecrets(c.env.incoming.url ?? '') }, 'request failed');
     return new Response(ociErrorBody('UNSUPPORTED', 'internal error'), { status: 500, headers: { 'Content-Type': JSON_TYPE } });
   });
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import type { LoadedConfig } from '../config/load.js';
+import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { createLocator } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
@@ -16,6 +16,8 @@ export interface BuildOptions {
   now?: () => number;
   /** Called after every existence HEAD (the metrics feed a latency histogram from it). */
   onCheck?: CheckHook;
+  /** Epoch ms for signing private buckets' URLs and HEADs (tests inject one to pass an expiry). */
+  wallClock?: () => number;
   /** Clock for the rate limiter (tests inject one). */
   limiterClock?: MillisecondClock;
   /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
@@ -52,6 +54,8 @@ async function leased<T>(leases: Array<Lease<unknown>>, lease: Promise<Lease<T>>
 
 async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: BuildOptions, leases: Array<Lease<unknown>>): Promise<Runtime> {
   const { config } = loaded;
+  const signers = loaded.signers ?? loadSigners(config, loaded.source);
+  const wallClock = options.wallClock ?? Date.now;
   const files = options.files ?? new DataFiles();
   const inventoryFile = config.blobs.inventory;
   const inventory =
@@ -97,11 +101,14 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     onCheck: options.onCheck,
     logger: generationLogger.child({ component: 'blobs' }),
     headers: { 'User-Agent': 'registry-edge' },
+    signers,
+    wallClock,
   });
   return assembleRuntime({
     loaded,
     locator,
     rank,
+    signing: { signers, wallClock },
     checker,
     distanceKm,
     limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),

@@ -1,3 +1,4 @@
+import { redactSecrets } from '../signing/index.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Answer } from '../routing/decide.js';
 import { bucketBlobUrl } from '../routing/plan.js';
@@ -53,7 +54,8 @@ function clientPart(rt: Runtime, trace: DecisionTrace): Pick<Explanation, 'clien
 function answerPart(answer: Answer): Pick<Explanation, 'status' | 'target' | 'location' | 'reason' | 'error'> {
   switch (answer.type) {
     case 'redirect':
-      return { status: 307, target: answer.target, location: answer.location, reason: answer.reason, error: undefined };
+      // A private bucket's Location is a bearer credential for that blob: never printed whole.
+      return { status: 307, target: answer.target, location: redactSecrets(answer.location), reason: answer.reason, error: undefined };
     case 'ping':
       return { status: 200, target: 'none', location: undefined, reason: undefined, error: undefined };
     case 'error':
@@ -62,7 +64,7 @@ function answerPart(answer: Answer): Pick<Explanation, 'status' | 'target' | 'lo
         target: 'none',
         location: undefined,
         reason: undefined,
-        error: answer.code === undefined ? answer.message : `${answer.code}: ${answer.message}`,
+        error: redactSecrets(answer.code === undefined ? answer.message : `${answer.code}: ${answer.message}`),
       };
   }
 }

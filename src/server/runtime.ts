@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { RateLimiter } from '../ops/rate-limit.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
 import { ForwardedMemo } from '../net/forwarded.js';
-import { buildPlan, type BucketRanker, type RoutingPlan } from '../routing/plan.js';
+import { buildPlan, type BucketRanker, type PlanExtras, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
   /** Whether the compiled cloud ranges were loaded (otherwise routing is by geography only). */
@@ -54,6 +54,8 @@ export interface RuntimeParts {
   loaded: LoadedConfig;
   locator: Locator;
   rank?: BucketRanker;
+  /** Signers and the signing clock of the private buckets. */
+  signing?: PlanExtras;
   checker: ExistenceChecker;
   geo: GeoStatus;
   limiter?: RateLimiter;
@@ -65,7 +67,7 @@ export interface RuntimeParts {
 export function assembleRuntime(parts: RuntimeParts): Runtime {
   let held = 0;
   let whenIdle: Array<() => void> = [];
-  const plan = buildPlan(parts.loaded.config, parts.rank);
+  const plan = buildPlan(parts.loaded.config, parts.rank, parts.signing);
   const forwarded = new ForwardedMemo(parts.loaded.config.client_ip.trusted_hops);
   return {
     config: parts.loaded.config,

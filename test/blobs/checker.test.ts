@@ -276,6 +276,7 @@ describe('observability', () => {
       status_other: 0,
       timeout: 0,
       error: 0,
+      signature_refused: 0,
     });
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import type { SigningConfig } from '../../src/signing/index.js';
 import type { BucketConfig, ClientIpLogging, Config, LatLon, LogLevel, OthersRouting } from '../../src/config/types.js';
 
 // The types are inferred from the schema; these are the shapes other modules were written
@@ -16,6 +17,7 @@ describe('types inferred from the schema', () => {
       regions: string[];
       networks: string[];
       location?: LatLon | undefined;
+      signing?: SigningConfig | undefined;
     }>();
     expectTypeOf<Config>().toEqualTypeOf<{
       listen: {
