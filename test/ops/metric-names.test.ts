@@ -4,6 +4,8 @@ import { updateGeo } from '../../geo/update.js';
 import { spawnServe, type Spawned } from '../support/cli.js';
 import { DIGEST_A, DIGEST_B, get, startBucket, type BucketServer } from '../support/harness.js';
 import { dashboardExpressions, docsText, metricNames, readDashboard, readRules, RULES } from '../support/monitoring-artefacts.js';
+import { parsePrometheusText } from '../../src/ops/prometheus-text.js';
+import { buildStatusSnapshot } from '../../src/ops/status-model.js';
 import { awsFeed, post, scratch, writeConfig } from './support.js';
 
 // Every metric name an operator is told about, in the Grafana dashboard, the alert rules and
@@ -75,6 +77,7 @@ describe('metric names in the dashboard, rules and docs exist on a live server (
   let edge: Spawned;
   let admin: string;
   let metrics: Exported;
+  let body: string;
 
   beforeAll(async () => {
     bucket = await startBucket([`${KEY}${DIGEST_A}`]);
@@ -111,7 +114,8 @@ describe('metric names in the dashboard, rules and docs exist on a live server (
     ];
     for (const [client, path] of requests) await get(base, path, { headers: { 'X-Forwarded-For': client } });
     expect((await post(admin, '/reload')).status).toBe(200);
-    metrics = exported((await get(admin, '/metrics')).body);
+    body = (await get(admin, '/metrics')).body;
+    metrics = exported(body);
   });
   afterAll(async () => {
     if (edge?.child.exitCode === null) await edge.stop();
@@ -147,5 +151,21 @@ describe('metric names in the dashboard, rules and docs exist on a live server (
       expect(metrics.declared.has(name), name).toBe(true);
       expect(metrics.sampled.has(name), `${name} has samples now: drop it from DECLARED_ONLY`).toBe(false);
     }
+  });
+
+  it('the status snapshot reads the same scrape: the traffic shows in its sections', () => {
+    const snapshot = buildStatusSnapshot({ samples: parsePrometheusText(body), atMs: Date.now() });
+    expect(snapshot.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(snapshot.buckets).toEqual([expect.objectContaining({ name: 'paris', state: 'closed' })]);
+    expect(snapshot.blob_redirects).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ provider: 'aws', region: 'eu-west-3', target: 'paris', total: 2 }),
+        expect.objectContaining({ provider: 'none', region: 'none', target: 'origin', total: 1 }),
+      ]),
+    );
+    expect(snapshot.requests.by_route_status).toEqual(expect.arrayContaining([expect.objectContaining({ route: 'rate_limited', status: '429', total: 1 })]));
+    expect(snapshot.reloads.success.total).toBe(1);
+    expect(snapshot.geo.ranges_loaded).toBe(true);
+    expect(snapshot.existence_cache.hit_ratio).toBeGreaterThan(0);
   });
 });
