@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseYaml, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardExpressions, grafanaToPromql, readDashboard, readRules, recordingNames, RULES, RULES_TEST } from '../support/monitoring-artefacts.js';
+import { dashboardExpressions, grafanaToPromql, readDashboard, readRules, recordingNames, ROOT, RULES, RULES_TEST } from '../support/monitoring-artefacts.js';
 import { promtool, runsWith, toolPath } from '../support/tools.js';
 
 // The rules and the dashboard's queries are checked by Prometheus' own tool: promtool parses
@@ -100,6 +100,30 @@ describe('dashboard and rules agree', () => {
       expect(['warning', 'critical'], rule.alert).toContain(alert.labels?.severity);
       expect(alert.annotations?.summary, rule.alert).toBeTruthy();
       expect(alert.annotations?.description, rule.alert).toBeTruthy();
+    }
+  });
+});
+
+describe('the PrometheusRule that docs/operations.md makes from rules.yaml', () => {
+  it('is a valid PrometheusRule carrying exactly the rules file', async () => {
+    const docs = await readFile(join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const line = docs.split('\n').find((entry) => entry.startsWith("{ printf 'apiVersion: monitoring.coreos.com/v1"));
+    expect(line, 'the PrometheusRule one-liner in docs/operations.md').toBeDefined();
+    const [generator, apply] = (line as string).split(' | ');
+    expect(apply).toBe('kubectl -n registry-edge apply -f -');
+    const { stdout } = await run('bash', ['-c', generator as string], { cwd: ROOT });
+    const resource = parseYaml(stdout) as { kind: string; spec: unknown };
+    expect(resource.kind).toBe('PrometheusRule');
+    expect(resource.spec).toEqual({ groups: readRules() });
+
+    const scratch = await mkdtemp(join(tmpdir(), 'registry-edge-prometheusrule-'));
+    try {
+      const file = join(scratch, 'prometheusrule.yaml');
+      await writeFile(file, stdout);
+      const result = await run(process.execPath, [join(ROOT, 'deploy', 'validate-manifests.mjs'), file], { cwd: ROOT });
+      expect(result.stdout).toContain('1 valid, 0 invalid');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   });
 });
