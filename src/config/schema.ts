@@ -138,7 +138,12 @@ export function configSchema(context: SchemaContext) {
     providers: v.nullish(providerRules, {}),
     buckets: v.nullish(v.array(bucket, expected('a list of buckets')), []),
     default_bucket: v.nullish(bucketOrUrl, ''),
-    admin: section({ host: v.nullish(listenHost(true), '127.0.0.1'), port: int(0, 65535, 9090) }),
+    admin: section({
+      host: v.nullish(listenHost(true), '127.0.0.1'),
+      port: int(0, 65535, 9090),
+      token_file: optionalFile(context.folder),
+      metrics_auth: flag(false),
+    }),
     log: section({ level: v.nullish(logLevel, 'info'), client_ip: v.nullish(clientIpLogging, 'truncated') }),
     metrics: section({ repos: flag(false) }),
     limits: v.nullish(limits, {}),

@@ -47,6 +47,17 @@ export function geoRefreshCounter(registry: Registry): (result: Outcome) => void
   return (result) => counter.inc({ result });
 }
 
+/** `admin_unauthorized_total`, in the registry of the process that runs the admin listener. */
+export function adminUnauthorizedCounter(registry: Registry): () => void {
+  const counter = new Counter({
+    name: `${PREFIX}admin_unauthorized_total`,
+    help: 'Admin requests refused with 401 for a missing or wrong token (admin.token_file).',
+    registers: [registry],
+  });
+  counter.inc(0);
+  return () => counter.inc();
+}
+
 /** GET and HEAD are the only methods served; everything else shares one label value. */
 function methodSlot(method: string): 0 | 1 | 2 {
   return method === 'GET' ? 0 : method === 'HEAD' ? 1 : 2;

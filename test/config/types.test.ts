@@ -51,7 +51,7 @@ describe('types inferred from the schema', () => {
       providers: Record<string, 'origin'>;
       buckets: BucketConfig[];
       default_bucket: string;
-      admin: { host: string; port: number };
+      admin: { host: string; port: number; token_file: string; metrics_auth: boolean };
       log: { level: LogLevel; client_ip: ClientIpLogging };
       metrics: { repos: boolean };
       limits: { per_ip_rps: number; burst: number; max_clients: number };
