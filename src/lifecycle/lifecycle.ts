@@ -60,6 +60,9 @@ export interface Lifecycle extends Service {
   refresher: GeoRefresher | undefined;
 }
 
+/** Reloads start at most this often, however many callers ask: each one rebuilds the runtime. */
+const MIN_RELOAD_GAP_MS = 250;
+
 function adminBackend(role: Role, reload: (reason: string) => Promise<ReloadReport>): AdminBackend {
   return {
     readiness: () => role.readiness(),
@@ -95,7 +98,7 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
       refresher?.configure(config, source);
     }
     return report;
-  });
+  }, { minGapMs: MIN_RELOAD_GAP_MS });
 
   // Up before the data files load, so probes see a 503 "starting" rather than a refused connection.
   const guard = { token, metricsAuth: first.config.admin.metrics_auth, onUnauthorized: plan.onUnauthorized };
