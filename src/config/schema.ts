@@ -144,7 +144,11 @@ export function configSchema(context: SchemaContext) {
       token_file: optionalFile(context.folder),
       metrics_auth: flag(false),
     }),
-    log: section({ level: v.nullish(logLevel, 'info'), client_ip: v.nullish(clientIpLogging, 'truncated') }),
+    log: section({
+      level: v.nullish(logLevel, 'info'),
+      client_ip: v.nullish(clientIpLogging, 'truncated'),
+      events: section({ manifests: flag(true), blobs: flag(false) }),
+    }),
     metrics: section({ repos: flag(false) }),
     limits: v.nullish(limits, {}),
   });
