@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { updateGeo } from '../../geo/update.js';
 import { spawnServe, type Spawned } from '../support/cli.js';
 import { startBucket, type BucketServer } from '../support/buckets.js';
 import { DIGEST_A, DIGEST_B, get } from '../support/harness.js';
 import { dashboardExpressions, docsText, metricNames, readDashboard, readRules, RULES } from '../support/monitoring-artefacts.js';
 import { parsePrometheusText } from '../../src/ops/prometheus-text.js';
 import { buildStatusSnapshot } from '../../src/ops/status-model.js';
-import { awsFeed, post, scratch, writeConfig } from '../support/serve.js';
+import { parisConfig, post, scratch } from '../support/serve.js';
 
 // Every metric name an operator is told about, in the Grafana dashboard, the alert rules and
 // the docs, must be one the running server exports: a renamed metric would otherwise leave an
@@ -82,15 +81,7 @@ describe('metric names in the dashboard, rules and docs exist on a live server (
 
   beforeAll(async () => {
     bucket = await startBucket([`${KEY}${DIGEST_A}`]);
-    dir.file('aws-ip-ranges.json', awsFeed());
-    const ranges = `${dir.path}/cloud-ranges.mmdb`;
-    expect((await updateGeo({ from: dir.path, out: ranges, locations: false })).written).toBe(true);
-    const config = writeConfig(`${dir.path}/edge.yaml`, {
-      origin: { url: 'https://origin.example' },
-      client_ip: { trusted_hops: 1 },
-      geo: { ranges },
-      buckets: [{ name: 'paris', url: bucket.url, provider: 'aws', regions: ['eu-west-3'] }],
-      default_bucket: 'paris',
+    const config = await parisConfig(dir, bucket.url, {
       blobs: { candidates: 1, check: { timeout_ms: 1000 } },
       metrics: { repos: true },
       limits: { per_ip_rps: 1, burst: 2 },

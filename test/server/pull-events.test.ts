@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { updateGeo } from '../../geo/update.js';
 import { MAX_USER_AGENT } from '../../src/server/pull-event.js';
 import { startBucket, type BucketServer } from '../support/buckets.js';
 import { spawnServe, type Spawned } from '../support/cli.js';
 import { DIGEST_A, get } from '../support/harness.js';
-import { awsFeed, scratch, writeConfig } from '../support/serve.js';
+import { parisConfig, scratch } from '../support/serve.js';
 
 // issue 16: per-pull events from the built binary, after a pull's worth of real requests: one
 // `pull` line per manifest request with the documented fields, X-Request-Id honoured or made
@@ -22,15 +21,7 @@ describe('per-pull events (the built binary; run "npm run build" first)', () => 
 
   beforeAll(async () => {
     bucket = await startBucket([`/containers/images/${DIGEST_A}`]);
-    dir.file('aws-ip-ranges.json', awsFeed());
-    const ranges = `${dir.path}/cloud-ranges.mmdb`;
-    expect((await updateGeo({ from: dir.path, out: ranges, locations: false })).written).toBe(true);
-    const config = writeConfig(`${dir.path}/edge.yaml`, {
-      origin: { url: 'https://origin.example' },
-      client_ip: { trusted_hops: 1 },
-      geo: { ranges },
-      buckets: [{ name: 'paris', url: bucket.url, provider: 'aws', regions: ['eu-west-3'] }],
-      default_bucket: 'paris',
+    const config = await parisConfig(dir, bucket.url, {
       log: { level: 'info', client_ip: 'truncated', events: { blobs: true } },
     });
     edge = await spawnServe(['--config', config]);
