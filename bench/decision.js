@@ -5,6 +5,7 @@
  * the handler's own work does.
  *
  *   npm run build && node bench/decision.js [--trials 15] [--iterations 200000] [--root DIR]
+ *     [--log-level warn|info] [--events on|off]
  *
  * The handler is the real hono app (`createApp`) over a real runtime (`buildRuntime`, ranges
  * compiled from ../shared/ranges when present, else one synthetic AWS eu-west-3 prefix),
@@ -32,6 +33,9 @@ const root = resolve(option('--root', here));
 const trials = Number(option('--trials', 15));
 const iterations = Number(option('--iterations', 200_000));
 const count = option('--count', undefined);
+// `--log-level info --events on|off` measures what the per-pull event line adds to S2.
+const level = option('--log-level', 'warn');
+const events = option('--events', 'on') === 'on';
 const load = (path) => import(pathToFileURL(join(root, 'dist', path)).href);
 
 const { validateConfig } = await load('src/config/load.js');
@@ -66,19 +70,19 @@ try {
       geo: { ranges },
       providers: { gcp: 'origin' },
       buckets: [{ name: 'aws-eu-west-3', url: `${bucket.url}/aws-eu-west-3`, provider: 'aws', regions: ['eu-west-3'] }],
-      log: { level: 'warn' },
+      log: { level, events: { manifests: events } },
     },
     'bench',
   );
   const quiet = new Writable({ write: (_chunk, _enc, done) => done() });
-  const logger = createLogger('warn', quiet);
+  const logger = createLogger(level, quiet);
   const holder = new RuntimeHolder(await buildRuntime({ config, source: 'bench' }, logger));
   const app = createApp(holder, logger);
 
   const rawHeaders = ['Host', 'registry.example', 'User-Agent', 'containerd/v2.0.4', 'Accept', '*/*', 'X-Forwarded-For', `203.0.113.7, ${client}`];
   const socket = { remoteAddress: '127.0.0.1' };
   const request = { method: 'GET', url: 'http://registry.example/', headers: new globalThis.Headers() };
-  const envFor = (url) => ({ incoming: { method: 'GET', url, rawHeaders, socket, headers: {} }, outgoing: {} });
+  const envFor = (url) => ({ incoming: { method: 'GET', url, rawHeaders, socket, headers: {} }, outgoing: { setHeader() {} } });
   const kinds = {
     S2: envFor('/v2/pause/manifests/3.9'),
     S3: envFor(`/v2/pause/blobs/${digest}`),

@@ -2,8 +2,9 @@
 // Validates the deployment manifests offline, in two passes, and exits non-zero on any problem:
 //
 //  1. schema: every document against the JSON schema of its apiVersion/kind, generated from the
-//     official Kubernetes OpenAPI document (kubernetes-models) or the Knative Serving CRDs
-//     (@kubernetes-models/knative). Catches wrong types, missing required fields, bad enums.
+//     official Kubernetes OpenAPI document (kubernetes-models), the Knative Serving CRDs
+//     (@kubernetes-models/knative) or the Prometheus Operator CRDs
+//     (@kubernetes-models/prometheus-operator). Catches wrong types, missing required fields, bad enums.
 //  2. strict: the same documents type-checked by the TypeScript compiler against those
 //     packages' declarations. OpenAPI schemas allow unknown fields, and the API server drops
 //     them silently, so a misspelt field (`replica:`) would otherwise pass; TypeScript's
@@ -13,7 +14,8 @@
 // document from the API server.
 //
 // Usage: node deploy/validate-manifests.mjs [FILE.yaml ...]
-//        (no argument: every *.yaml under deploy/kubernetes and deploy/cloudrun)
+//        (no argument: every *.yaml in deploy/kubernetes, deploy/kubernetes/monitoring and
+//        deploy/cloudrun)
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -22,17 +24,18 @@ import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const DEFAULT_DIRS = ['deploy/kubernetes', 'deploy/cloudrun'];
+const DEFAULT_DIRS = ['deploy/kubernetes', 'deploy/kubernetes/monitoring', 'deploy/cloudrun'];
 // Searched in order; both lay models out as `<package>/<apiVersion>/<Kind>`.
-const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/knative'];
+const MODEL_PACKAGES = ['kubernetes-models', '@kubernetes-models/knative', '@kubernetes-models/prometheus-operator'];
 // Guards the module specifier built from document fields against path tricks.
 const API_VERSION = /^([a-z0-9]([a-z0-9.-]*[a-z0-9])?\/)?v[0-9]+((alpha|beta)[0-9]+)?$/;
 const KIND = /^[A-Z][A-Za-z0-9]*$/;
 
 function defaultFiles() {
   return DEFAULT_DIRS.flatMap((dir) =>
-    readdirSync(join(projectRoot, dir))
-      .filter((name) => name.endsWith('.yaml') || name.endsWith('.yml'))
+    readdirSync(join(projectRoot, dir), { withFileTypes: true })
+      .filter((entry) => entry.isFile() && (entry.name.endsWith('.yaml') || entry.name.endsWith('.yml')))
+      .map((entry) => entry.name)
       .sort()
       .map((name) => join(projectRoot, dir, name)),
   );

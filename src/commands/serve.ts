@@ -7,7 +7,7 @@ import { PrimaryRole, type PrimaryOptions } from '../lifecycle/primary.js';
 import { answerPrimary, isClusterWorker, reportFailure, tellPrimary } from '../lifecycle/worker.js';
 import { createLogger, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
-import { EdgeMetrics, geoRefreshCounter } from '../ops/metrics.js';
+import { adminUnauthorizedCounter, EdgeMetrics, geoRefreshCounter } from '../ops/metrics.js';
 import { ConfigSource } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
@@ -94,6 +94,7 @@ export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptio
     logger,
     supervises: !asWorker,
     onRefresh: asWorker ? undefined : geoRefreshCounter(metrics.registry),
+    onUnauthorized: asWorker ? undefined : adminUnauthorizedCounter(metrics.registry),
     update: options.update,
     listening: asWorker ? 'worker listening' : 'listening',
   });
@@ -111,7 +112,13 @@ export async function servePrimary(
   const config = await openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
   const role = new PrimaryRole({ workers, config, logger, exec: options.exec, restartPolicy: options.restartPolicy });
-  return startLifecycle(role, { logger, supervises: true, onRefresh: geoRefreshCounter(role.registry), listening: 'listening' });
+  return startLifecycle(role, {
+    logger,
+    supervises: true,
+    onRefresh: geoRefreshCounter(role.registry),
+    onUnauthorized: adminUnauthorizedCounter(role.registry),
+    listening: 'listening',
+  });
 }
 
 /** In a worker: serve, then answer the primary; a worker that cannot start tells the primary, which reports it once. */

@@ -160,8 +160,17 @@ export function configSchema(context: SchemaContext) {
     providers: v.nullish(providerRules, {}),
     buckets: v.nullish(v.array(bucketSchema(context.folder), expected('a list of buckets')), []),
     default_bucket: v.nullish(bucketOrUrl, ''),
-    admin: section({ host: v.nullish(listenHost(true), '127.0.0.1'), port: int(0, 65535, 9090) }),
-    log: section({ level: v.nullish(logLevel, 'info'), client_ip: v.nullish(clientIpLogging, 'truncated') }),
+    admin: section({
+      host: v.nullish(listenHost(true), '127.0.0.1'),
+      port: int(0, 65535, 9090),
+      token_file: optionalFile(context.folder),
+      metrics_auth: flag(false),
+    }),
+    log: section({
+      level: v.nullish(logLevel, 'info'),
+      client_ip: v.nullish(clientIpLogging, 'truncated'),
+      events: section({ manifests: flag(false), blobs: flag(false) }),
+    }),
     metrics: section({ repos: flag(false) }),
     limits: v.nullish(limits, {}),
   });

@@ -1,6 +1,8 @@
 import type { LoadedConfig } from '../config/load.js';
 import { flushLogger, lifecycleLogger, type Logger } from '../log.js';
 import { adminEnabled, startAdmin, type AdminBackend, type AdminServer } from '../ops/admin.js';
+import { AdminToken } from '../ops/admin-token.js';
+import { joinedRuns } from '../ops/reload-gate.js';
 import { GeoRefresher, type RangesUpdater } from '../ops/geo-refresh.js';
 import type { Outcome } from '../ops/metrics.js';
 import type { ReloadReport } from '../ops/reload.js';
@@ -47,6 +49,8 @@ export interface LifecyclePlan {
   onRefresh?: (result: Outcome) => void;
   /** Replaces the feed download of the geo refresh (tests). */
   update?: RangesUpdater;
+  /** Counts admin callers refused for a missing or wrong token. */
+  onUnauthorized?: () => void;
   /** The `msg` of the line that says the service is up. */
   listening: 'listening' | 'worker listening';
 }
@@ -55,6 +59,9 @@ export interface Lifecycle extends Service {
   admin: AdminServer | undefined;
   refresher: GeoRefresher | undefined;
 }
+
+/** Reloads start at most this often, however many callers ask: each one rebuilds the runtime. */
+const MIN_RELOAD_GAP_MS = 250;
 
 function adminBackend(role: Role, reload: (reason: string) => Promise<ReloadReport>): AdminBackend {
   return {
@@ -77,19 +84,25 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
   const refresher = plan.supervises
     ? new GeoRefresher({ logger, update: plan.update, reload: async () => (await reload('geo refresh')).ok, onResult: plan.onRefresh })
     : undefined;
-  // A reload brings a new log level and refresh schedule for the process as a whole.
-  async function reload(reason = 'reload'): Promise<ReloadReport> {
+  const adminOn = plan.supervises && adminEnabled(first.config.admin);
+  const token = new AdminToken(adminOn ? first.config.admin.token_file : '');
+  // A reload brings a new log level and refresh schedule for the process as a whole, and
+  // re-reads the admin token so that a rotated Secret takes effect.
+  const reload = joinedRuns(async (reason: string): Promise<ReloadReport> => {
     const report = await role.reload(reason);
+    const tokenProblem = token.reread();
+    if (tokenProblem !== undefined) logger.warn({ problem: tokenProblem }, 'reload: the admin token stays the previous one');
     if (report.ok) {
       const { config, source } = role.current();
       logger.level = config.log.level;
       refresher?.configure(config, source);
     }
     return report;
-  }
+  }, { minGapMs: MIN_RELOAD_GAP_MS });
 
   // Up before the data files load, so probes see a 503 "starting" rather than a refused connection.
-  const admin = plan.supervises && adminEnabled(first.config.admin) ? await startAdmin(first.config.admin, adminBackend(role, reload), logger) : undefined;
+  const guard = { token, metricsAuth: first.config.admin.metrics_auth, onUnauthorized: plan.onUnauthorized };
+  const admin = adminOn ? await startAdmin(first.config.admin, adminBackend(role, reload), logger, guard) : undefined;
   let listening: Listening;
   try {
     listening = await role.start();
@@ -113,5 +126,5 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
     lifecycleLogger(logger).info('stopped');
     flushLogger(logger);
   };
-  return { logger, adminPort: admin?.port, admin, refresher, reload, stop: () => (stopping ??= stop()) };
+  return { logger, adminPort: admin?.port, admin, refresher, reload: (reason = 'reload') => reload(reason), stop: () => (stopping ??= stop()) };
 }

@@ -25,6 +25,8 @@ export interface AnsweredRequest {
   readonly status: number;
   readonly target: string;
   readonly repo: string | undefined;
+  /** Why a blob went to the origin, when it did. */
+  readonly reason?: string | undefined;
   readonly client: { readonly provider?: string; readonly region?: string } | undefined;
   readonly durationMs: number;
 }
@@ -64,6 +66,32 @@ export function geoRefreshCounter(registry: Registry): (result: Outcome) => void
   return (result) => counter.inc({ result });
 }
 
+/** `admin_unauthorized_total`, in the registry of the process that runs the admin listener. */
+export function adminUnauthorizedCounter(registry: Registry): () => void {
+  const counter = new Counter({
+    name: `${PREFIX}admin_unauthorized_total`,
+    help: 'Admin requests refused with 401 for a missing or wrong token (admin.token_file).',
+    registers: [registry],
+  });
+  counter.inc(0);
+  return () => counter.inc();
+}
+
+/** The fallback reasons as a bounded label: the log line's reason names a bucket and a cause, the label only the kind. */
+export function fallbackReason(reason: string): string {
+  if (reason.startsWith('check failed')) return 'check_failed';
+  switch (reason) {
+    case 'absent in every candidate':
+      return 'absent';
+    case 'bucket unhealthy':
+      return 'bucket_unhealthy';
+    case 'no candidate bucket':
+      return 'no_candidate';
+    default:
+      return 'other';
+  }
+}
+
 /** GET and HEAD are the only methods served; everything else shares one label value. */
 function methodSlot(method: string): 0 | 1 | 2 {
   return method === 'GET' ? 0 : method === 'HEAD' ? 1 : 2;
@@ -97,6 +125,11 @@ export class EdgeMetrics {
     `${PREFIX}repo_requests_total`,
     `Requests by repository and route kind; only with metrics.repos: true, at most ${MAX_REPO_SERIES} repositories (the rest count as ${OTHER_REPOS}).`,
   );
+  private readonly fallbacks = new TallyCounter(
+    `${PREFIX}origin_fallbacks_total`,
+    'Blobs sent to the origin instead of a bucket, by why: absent, check_failed, bucket_unhealthy, no_candidate, other.',
+  );
+  private readonly fallbackCells = new Map<string, CounterCell>();
   private readonly checks = new TallyCounter(`${PREFIX}existence_checks_total`, 'Existence HEADs sent to buckets, by bucket and result.');
   private readonly checkDuration = new TallyHistogram(`${PREFIX}existence_check_duration_seconds`, 'Existence HEAD latency by bucket.', CHECK_SECONDS);
   private readonly signingFailures = new TallyCounter(
@@ -124,7 +157,7 @@ export class EdgeMetrics {
   private generations: { readonly current: MeteredGeneration } | undefined;
 
   constructor(options: MetricsOptions) {
-    for (const collector of [this.requests, this.duration, this.blobRedirects, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
+    for (const collector of [this.requests, this.duration, this.blobRedirects, this.fallbacks, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
       register(this.registry, collector);
     }
     this.registerCacheFigures();
@@ -219,6 +252,7 @@ export class EdgeMetrics {
       const provider = record.client?.provider;
       const region = record.client?.region;
       (this.blobCells.get(provider)?.get(region)?.get(target) ?? this.newBlobCell(provider, region, target)).value++;
+      if (record.reason !== undefined) this.countFallback(record.reason);
     }
     if (rt.config.metrics.repos && record.repo !== undefined) this.countRepo(record.repo, kind);
   };
@@ -230,6 +264,11 @@ export class EdgeMetrics {
     const cell = this.requests.cell({ kind, method: METHOD_LABELS[slot], status: String(status), target });
     cells[slot] = cell;
     return cell;
+  }
+
+  private countFallback(reason: string): void {
+    const label = fallbackReason(reason);
+    getOrCreate(this.fallbackCells, label, () => this.fallbacks.cell({ reason: label })).value++;
   }
 
   private newDurationCell(kind: string): HistogramCell {

@@ -5,10 +5,11 @@ import type { IncomingMessage } from 'node:http';
 import { ALLOWED_METHODS, ociErrorBody, type Answer, type AnswerKind, type ErrorAnswer } from '../routing/decide.js';
 import { decideRequest, type ClientAddress } from '../routing/request.js';
 import { resolveClientIp, type ClientIpResult } from '../net/client-ip.js';
-import { truncateIp, type IpFamily } from '../net/ip.js';
+import type { IpFamily } from '../net/ip.js';
 import { forwardedFor } from '../net/forwarded.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Logger } from '../log.js';
+import { loggedIp, logPullEvent, requestIdOf, wantsEvent } from './pull-event.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
 /** What happened to one request, for logs and metrics. */
@@ -69,12 +70,16 @@ function response(answer: Answer): Response {
 class Exchange implements ClientAddress {
   ip: ClientIpResult | undefined = undefined;
   readonly started = performance.now();
+  /** The caller's X-Request-Id, or one made for it; echoed on the response. */
+  readonly requestId: string;
 
   constructor(
     readonly rt: Runtime,
     readonly incoming: IncomingMessage,
     readonly method: string,
-  ) {}
+  ) {
+    this.requestId = requestIdOf(incoming.rawHeaders);
+  }
 
   /** Resolved at most once per request, for the decision, the rate limit or the log line. */
   clientIp(): ClientIpResult {
@@ -100,11 +105,18 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string): void => {
     const durationMs = performance.now() - x.started;
     const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
-    const ip = x.ip === undefined && !(logged && x.rt.config.log.client_ip !== 'none') ? undefined : x.clientIp();
+    const event = logged && wantsEvent(kind, x.rt.config.log.events);
+    // An event names the client's cloud and region, so it locates the client even when the decision did not.
+    const ip = x.ip === undefined && !(logged && (event || x.rt.config.log.client_ip !== 'none')) ? undefined : x.clientIp();
     const known = ip?.ok ? ip : undefined;
     const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs };
     hooks.onRequest?.(entry, x.rt);
-    if (logged) logRequest(x.rt.logger, x.rt, entry);
+    if (!logged) return;
+    logRequest(x.rt.logger, x.rt, entry, x.requestId);
+    if (event) {
+      const located = client ?? (known === undefined ? undefined : x.rt.locator.locate(known.ip));
+      logPullEvent(x.rt.logger, x.rt.config, x.incoming, x.requestId, { ...entry, client: located });
+    }
   };
 
   const answer = (x: Exchange, settled: Answer): Response => {
@@ -117,6 +129,8 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   app.all('*', (c): Response | Promise<Response> => {
     const incoming = c.env.incoming;
     const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET');
+    // Set on node's response, so the prepared header objects of each answer stay shared.
+    c.env.outgoing.setHeader('X-Request-Id', x.requestId);
 
     const limiter = x.rt.limiter;
     if (limiter !== undefined) {
@@ -149,10 +163,8 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   return app;
 }
 
-function logRequest(logger: Logger, rt: Runtime, record: RequestRecord): void {
-  const mode = rt.config.log.client_ip;
-  const ip =
-    record.ip === undefined || mode === 'none' ? undefined : mode === 'full' ? record.ip : truncateIp(record.ip, record.family ?? 'ipv4');
+function logRequest(logger: Logger, rt: Runtime, record: RequestRecord, requestId: string): void {
+  const ip = loggedIp(record.ip, record.family, rt.config.log.client_ip);
   const fields = {
     method: record.method,
     route: record.kind,
@@ -163,6 +175,7 @@ function logRequest(logger: Logger, rt: Runtime, record: RequestRecord): void {
     region: record.client?.region,
     reason: record.reason,
     client_ip: ip,
+    request_id: requestId,
     ms: Math.round(record.durationMs * 1000) / 1000,
   };
   if (record.status >= 500) logger.error(fields, 'request');

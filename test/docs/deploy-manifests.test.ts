@@ -41,7 +41,9 @@ describe('deploy/ manifests', () => {
 
   it('pass the schema and strict-field validator', async () => {
     const { code, output } = await validate();
-    expect(output).toContain('6 valid, 0 invalid');
+    expect(output).toContain('8 valid, 0 invalid');
+    expect(output).toContain('ok   deploy/kubernetes/monitoring/podmonitor.yaml: PodMonitor/registry-edge');
+    expect(output).toContain('ok   deploy/kubernetes/networkpolicy.yaml: NetworkPolicy/registry-edge');
     expect(code).toBe(0);
   });
 
@@ -53,13 +55,20 @@ describe('deploy/ manifests', () => {
     expect(broken).not.toBe(deployment);
     await writeFile(join(scratch, 'deployment.yaml'), broken);
     await writeFile(join(scratch, 'unknown.yaml'), 'apiVersion: v1\nkind: ConfigMapp\nmetadata: { name: x }\n');
+    // The PodMonitor is checked against the Prometheus Operator's CRD schema the same way.
+    const podMonitor = await readFile(join(ROOT, 'deploy/kubernetes/monitoring/podmonitor.yaml'), 'utf8');
+    const brokenMonitor = podMonitor.replace('scrapeTimeout: 10s', 'scrapeTimout: 10s').replace('interval: 30s', 'interval: half-a-minute');
+    expect(brokenMonitor).not.toBe(podMonitor);
+    await writeFile(join(scratch, 'podmonitor.yaml'), brokenMonitor);
 
-    const { code, output } = await validate(join(scratch, 'deployment.yaml'), join(scratch, 'unknown.yaml'));
+    const { code, output } = await validate(join(scratch, 'deployment.yaml'), join(scratch, 'unknown.yaml'), join(scratch, 'podmonitor.yaml'));
     expect(code).toBe(1);
     expect(output).toContain('strict: spec.revisionHistoryLimt');
     expect(output).toContain('containerPort must be integer');
     expect(output).toContain('no schema for v1 ConfigMapp');
-    expect(output).toContain('0 valid, 2 invalid');
+    expect(output).toContain('strict: spec.podMetricsEndpoints[0].scrapeTimout');
+    expect(output).toContain('podMetricsEndpoints/0/interval must match pattern');
+    expect(output).toContain('0 valid, 3 invalid');
   });
 
   it('carry a ConfigMap configuration that the service itself accepts', async () => {

@@ -138,3 +138,22 @@ export function awsFeed(createDate = '2026-01-01-00-00-00'): string {
     ipv6_prefixes: [{ ipv6_prefix: '2a05:d012::/40', region: 'eu-west-3', service: 'EC2', network_border_group: 'eu-west-3' }],
   });
 }
+
+/**
+ * A config for a front door in front of one bucket `paris` (AWS eu-west-3) with cloud ranges
+ * compiled from awsFeed() into `dir`, clients behind one trusted proxy; `extra` adds sections.
+ */
+export async function parisConfig(dir: { path: string; file(name: string, text: string): string }, bucketUrl: string, extra: Record<string, unknown>): Promise<string> {
+  const { updateGeo } = await import('../../geo/update.js');
+  dir.file('aws-ip-ranges.json', awsFeed());
+  const ranges = `${dir.path}/cloud-ranges.mmdb`;
+  if (!(await updateGeo({ from: dir.path, out: ranges, locations: false })).written) throw new Error('geo update wrote no ranges');
+  return writeConfig(`${dir.path}/edge.yaml`, {
+    origin: { url: 'https://origin.example' },
+    client_ip: { trusted_hops: 1 },
+    geo: { ranges },
+    buckets: [{ name: 'paris', url: bucketUrl, provider: 'aws', regions: ['eu-west-3'] }],
+    default_bucket: 'paris',
+    ...extra,
+  });
+}

@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { truncateIp, type IpFamily } from '../net/ip.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../log.js';
+
+/*
+ * Per-pull events: one `pull` log line per manifest request (and per blob with
+ * log.events.blobs), in the schema docs/operations.md documents for BigQuery and Loki.
+ */
+
+/** Event schema version; a field renamed or retyped is a new version. */
+export const PULL_EVENT_SCHEMA = 1;
+/** Longer user agents are cut here: the field is for grouping clients, not for storing payloads. */
+export const MAX_USER_AGENT = 256;
+/** A caller's X-Request-Id is kept when it is this short and of these characters, else one is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The request id for a request: the caller's X-Request-Id when it is a sane one, else a new UUID. */
+export function requestIdOf(rawHeaders: readonly string[]): string {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 12 && name.toLowerCase() === 'x-request-id') {
+      const value = rawHeaders[i + 1] as string;
+      return REQUEST_ID.test(value) ? value : randomUUID();
+    }
+  }
+  return randomUUID();
+}
+
+function userAgentOf(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 10 && name.toLowerCase() === 'user-agent') {
+      const value = rawHeaders[i + 1] as string;
+      return value.length > MAX_USER_AGENT ? value.slice(0, MAX_USER_AGENT) : value;
+    }
+  }
+  return undefined;
+}
+
+/** The address as `log.client_ip` allows it to be written: all of it, its network only, or nothing. */
+export function loggedIp(ip: string | undefined, family: IpFamily | undefined, mode: Config['log']['client_ip']): string | undefined {
+  if (ip === undefined || mode === 'none') return undefined;
+  return mode === 'full' ? ip : truncateIp(ip, family ?? 'ipv4');
+}
+
+/** What one event says, from the request's record. */
+export interface PullFacts {
+  kind: string;
+  status: number;
+  target: string;
+  repo: string | undefined;
+  client: { provider?: string; region?: string } | undefined;
+  ip: string | undefined;
+  family: IpFamily | undefined;
+}
+
+/** Whether `kind` gets an event under these settings. */
+export function wantsEvent(kind: string, events: Config['log']['events']): boolean {
+  return kind === 'manifest' ? events.manifests : kind === 'blob' && events.blobs;
+}
+
+/** Writes the `pull` line. The reference is the raw target's last segment: the classifier has already validated it. */
+export function logPullEvent(logger: Logger, config: Config, incoming: IncomingMessage, requestId: string, facts: PullFacts): void {
+  const url = incoming.url ?? '';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  logger.info(
+    {
+      event: 'pull',
+      schema: PULL_EVENT_SCHEMA,
+      request_id: requestId,
+      kind: facts.kind,
+      method: incoming.method,
+      repository: facts.repo,
+      reference: path.slice(path.lastIndexOf('/') + 1),
+      status: facts.status,
+      backend: facts.target,
+      provider: facts.client?.provider ?? 'none',
+      region: facts.client?.region ?? 'none',
+      user_agent: userAgentOf(incoming.rawHeaders),
+      client_ip: loggedIp(facts.ip, facts.family, config.log.client_ip),
+    },
+    'pull',
+  );
+}
