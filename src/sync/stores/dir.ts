@@ -3,7 +3,7 @@
  * bucket. A blob is written to a temporary name beside its key, fsynced, renamed over the key
  * and the folder fsynced, so the key holds either nothing, the old bytes or the whole blob.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -80,21 +80,15 @@ export class DirStore implements BlobStore {
     const folder = dirname(target);
     await mkdir(folder, { recursive: true });
     const temporary = join(folder, partialName(key));
-    const handle = await open(temporary, 'wx', 0o644);
-    let renamed = false;
     try {
-      await pipeline(body, handle.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 }));
-      await handle.sync();
-      await handle.close();
+      // `flush`: the file is fsynced before it closes, so the rename publishes durable bytes.
+      await pipeline(body, createWriteStream(temporary, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1024 * 1024 }));
       await rename(temporary, target);
-      renamed = true;
-      await syncFolder(folder);
-    } finally {
-      if (!renamed) {
-        await handle.close().catch(() => undefined);
-        await rm(temporary, { force: true });
-      }
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
     }
+    await syncFolder(folder);
   }
 
   async read(key: string): Promise<Readable> {

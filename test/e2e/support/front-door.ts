@@ -21,6 +21,8 @@ export interface FrontDoorSetup {
   defaultBucket: string;
   /** Where `geo.ranges` points; a missing file is allowed (loopback clients match no cloud). */
   rangesFile: string;
+  /** `blobs.inventory`: digests known to be in the buckets, redirected without a HEAD. */
+  inventory?: string;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
@@ -32,6 +34,7 @@ export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> 
     geo: { ranges: setup.rangesFile },
     blobs: {
       key: '/containers/images/{digest}',
+      ...(setup.inventory === undefined ? {} : { inventory: setup.inventory }),
       check: { timeout_ms: 5000, ttl_s: 21600, negative_ttl_s: 60, max_entries: 100000 },
     },
     providers: {},
