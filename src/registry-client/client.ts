@@ -66,7 +66,7 @@ export class RegistryClient {
     for (let page = 0; url !== undefined && page < MAX_PAGES; page++) {
       const response = await this.session.request({ method: 'GET', url, scope, accept: 'application/json' });
       const body = await readText(response.body, LIST_BODY_LIMIT);
-      if (response.status === 404 && field === 'tags') return names;
+      if (response.status === 404) throw new RegistryError(`GET ${url.pathname}: not found on the origin (404)`, 404);
       if (response.status !== 200) throw new RegistryError(`GET ${url.pathname} answered ${response.status}`, response.status);
       const list = (JSON.parse(body.toString('utf8')) as Record<string, unknown>)[field];
       if (list !== null && list !== undefined && !Array.isArray(list)) throw new RegistryError(`GET ${url.pathname}: "${field}" is not a list`);
