@@ -5,6 +5,7 @@
  * upload is aborted (never completed) when the guarded body fails.
  */
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -91,12 +92,15 @@ export class S3Store implements BlobStore {
     const common = { Bucket: this.config.bucket, Key: key, ContentType: 'application/octet-stream' };
     if (blob.size <= this.config.multipart_threshold_mib * MIB) {
       const checksum = sha256ChecksumHeader(blob.digest);
-      await this.client.send(new PutObjectCommand({
-        ...common,
-        Body: body,
-        ContentLength: blob.size,
-        ...(checksum === undefined ? {} : { ChecksumSHA256: checksum }),
-      }));
+      const command = new PutObjectCommand({ ...common, Body: body, ContentLength: blob.size, ...(checksum === undefined ? {} : { ChecksumSHA256: checksum }) });
+      try {
+        await this.sendWhileBodyHolds(command, body);
+      } catch (error) {
+        // S3 refuses a short or mismatched body; some S3-compatible servers keep what they got.
+        // The key was absent or wrong before this copy, so removing it loses nothing.
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key })).catch(() => undefined);
+        throw error;
+      }
       return;
     }
     const upload = new Upload({
@@ -110,6 +114,27 @@ export class S3Store implements BlobStore {
     // lib-storage aborts the multipart upload when the body fails; our guard fails it before
     // the last part, so CompleteMultipartUpload is never sent for wrong bytes.
     await upload.done();
+  }
+
+  /**
+   * The SDK keeps waiting for a response when a streamed body fails (the server still expects
+   * the announced length), so a failing body aborts the request, and its error is the answer.
+   */
+  private async sendWhileBodyHolds(command: PutObjectCommand, body: Readable): Promise<void> {
+    const abort = new AbortController();
+    let bodyError: Error | undefined;
+    const onError = (error: Error): void => {
+      bodyError = error;
+      abort.abort(error);
+    };
+    body.once('error', onError);
+    try {
+      await this.client.send(command, { abortSignal: abort.signal });
+    } catch (error) {
+      throw bodyError ?? error;
+    } finally {
+      body.off('error', onError);
+    }
   }
 
   async read(key: string): Promise<Readable> {
