@@ -25,7 +25,7 @@ export function parseChallenge(header: string | undefined): Challenge | undefine
   const scheme = (match[1] ?? '').toLowerCase();
   const rest = match[2] ?? '';
   const params: Record<string, string> = {};
-  if (TOKEN68.test(rest.trim()) && !rest.includes('=')) return { scheme, params };
+  if (TOKEN68.test(rest.trim())) return { scheme, params };
   const pair = /\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*(?:,|$)/gy;
   let found: RegExpExecArray | null;
   while ((found = pair.exec(rest)) !== null && found[0] !== '') {

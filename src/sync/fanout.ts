@@ -27,29 +27,29 @@ export async function fanOut(source: Readable, consumers: readonly Consumer[]): 
 
   const branches = consumers.map(() => new PassThrough({ highWaterMark: BRANCH_BUFFER }));
   const alive = new Set(branches);
-  let waiting = 0;
+  /** Branches the source waits on; a branch that dies while full must stop being waited on. */
+  const full = new Set<PassThrough>();
   const runs = consumers.map((consume, index) => {
     const branch = branches[index] as PassThrough;
     return consume(branch).catch((error: unknown) => {
       alive.delete(branch);
       branch.destroy();
       if (alive.size === 0) source.destroy(error as Error);
-      else if (waiting > 0 && branch.writableNeedDrain) release();
+      else release(branch);
       throw error;
     });
   });
-  const release = (): void => {
-    waiting--;
-    if (waiting === 0) source.resume();
+  const release = (branch: PassThrough): void => {
+    if (full.delete(branch) && full.size === 0) source.resume();
   };
   source.on('data', (chunk: Buffer) => {
     for (const branch of alive) {
-      if (!branch.write(chunk)) {
-        waiting++;
-        branch.once('drain', release);
+      if (!branch.write(chunk) && !full.has(branch)) {
+        full.add(branch);
+        branch.once('drain', () => release(branch));
       }
     }
-    if (waiting > 0) source.pause();
+    if (full.size > 0) source.pause();
   });
   source.once('end', () => {
     for (const branch of alive) branch.end();

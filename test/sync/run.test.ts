@@ -2,7 +2,7 @@
  * runSync end to end in-process: a scripted registry as the origin, a real `dir` store on
  * disk, the JSON lines and exit code as a user reads them.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blobsOf, image, multiPlatform } from './fixtures.js';
@@ -122,6 +122,32 @@ describe('runSync with a dir store', () => {
     const ran = await sync(settingsFor(origin.url, temp.dir, { repositories: ['library/app'] }, ''));
     expect(ran.code).toBe(0);
     expect(ran.stdout.events().find((event) => event.event === 'note')?.message).toMatch(/blobs.inventory is not set/);
+  });
+});
+
+describe('several buckets', () => {
+  it('fetches each blob once for every bucket that lacks it, and --bucket narrows the run', async () => {
+    const { app } = fill();
+    const settings = settingsFor(origin.url, temp.dir, { repositories: ['library/app'] });
+    settings.buckets.push({ name: 'second', url: 'http://127.0.0.1:9', store: { type: 'dir', path: join(temp.dir, 'second', 'store') } });
+    const only = await sync(settings, { buckets: ['second'] });
+    expect(only.code).toBe(0);
+    expect((await storeContents(temp.dir)).size).toBe(0);
+    expect((await storeContents(join(temp.dir, 'second'))).size).toBe(app.size);
+    const mark = origin.log.length;
+    const both = await sync(settings);
+    expect(both.code).toBe(0);
+    expect(origin.log.slice(mark).filter((request) => request.path.includes('/blobs/'))).toHaveLength(app.size);
+    await writeFile(join(temp.dir, 'store', 'containers', 'images', 'stray'), 'x');
+    await rm(join(temp.dir, 'store', 'containers', 'images', [...app.keys()][0] ?? ''));
+    await rm(join(temp.dir, 'second', 'store', 'containers', 'images', [...app.keys()][0] ?? ''));
+    const mark2 = origin.log.length;
+    expect((await sync(settings)).code).toBe(0);
+    expect(origin.log.slice(mark2).filter((request) => request.path.includes('/blobs/'))).toHaveLength(1);
+    expect([...(await storeContents(temp.dir)).values()].filter((ok) => !ok)).toEqual([false]);
+    const inventory = JSON.parse(await readFile(join(temp.dir, 'inventory.json'), 'utf8')) as Record<string, string[]>;
+    expect(inventory.local).toHaveLength(app.size);
+    expect(inventory.second).toHaveLength(app.size);
   });
 });
 

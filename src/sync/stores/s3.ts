@@ -21,6 +21,9 @@ import type { BlobStore } from './types.js';
 
 const MIB = 1024 * 1024;
 
+const quiet = (): void => undefined;
+const SILENT_LOGGER = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 /** The digest's hex as S3 wants a SHA-256 checksum: base64 of the 32 bytes. */
 export function sha256ChecksumHeader(digest: string): string | undefined {
   if (!digest.startsWith('sha256:')) return undefined;
@@ -35,6 +38,9 @@ async function clientConfig(config: S3StoreConfig): Promise<S3ClientConfig> {
     // bodies) would double the work and are not understood by every S3-compatible server.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // Failures are reported by sync, per blob; the SDK's own console warnings would only
+    // break the JSON lines on stderr.
+    logger: SILENT_LOGGER,
   };
   if (config.endpoint !== '') settings.endpoint = config.endpoint;
   if (config.access_key_id_file !== '' || config.secret_access_key_file !== '') {
