@@ -6,22 +6,28 @@
 import { parseSyncArgs, parseVerifyArgs } from './args.js';
 import { loadSyncSettings } from './config.js';
 import { reportFatal, runSync, type SyncIo } from './run.js';
+import type { SyncSettings } from './schema.js';
 import { runVerify } from './verify.js';
 
-export async function syncCommand(argv: readonly string[], io: SyncIo): Promise<number> {
+async function command<A extends { config: string | undefined }>(
+  name: string,
+  argv: readonly string[],
+  io: SyncIo,
+  parse: (argv: readonly string[]) => A,
+  run: (options: { settings: SyncSettings; args: A }, io: SyncIo) => Promise<number>,
+): Promise<number> {
   try {
-    const args = parseSyncArgs(argv);
-    return await runSync({ settings: loadSyncSettings(args.config, io.env), args }, io);
+    const args = parse(argv);
+    return await run({ settings: loadSyncSettings(args.config, io.env), args }, io);
   } catch (error) {
-    return reportFatal(error, undefined, io, 'sync');
+    return reportFatal(error, undefined, io, name);
   }
 }
 
-export async function verifyCommand(argv: readonly string[], io: SyncIo): Promise<number> {
-  try {
-    const args = parseVerifyArgs(argv);
-    return await runVerify({ settings: loadSyncSettings(args.config, io.env), args }, io);
-  } catch (error) {
-    return reportFatal(error, undefined, io, 'verify');
-  }
+export function syncCommand(argv: readonly string[], io: SyncIo): Promise<number> {
+  return command('sync', argv, io, parseSyncArgs, runSync);
+}
+
+export function verifyCommand(argv: readonly string[], io: SyncIo): Promise<number> {
+  return command('verify', argv, io, parseVerifyArgs, runVerify);
 }

@@ -26,13 +26,17 @@ export interface CopyEvents {
   retry(blob: PlannedBlob, attempt: number, waitMs: number, reason: string): void;
 }
 
-export interface CopySettings {
-  client: RegistryClient;
-  retries: number;
-  events: CopyEvents;
+/** Time and chance, injected so tests never wait on the real clock. */
+export interface Pacing {
   sleep: (ms: number) => Promise<void>;
   random: () => number;
   now: () => number;
+}
+
+export interface CopySettings extends Pacing {
+  client: RegistryClient;
+  retries: number;
+  events: CopyEvents;
 }
 
 /** Worth another attempt: the next GET may well bring the right bytes. */

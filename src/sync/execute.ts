@@ -3,7 +3,7 @@
  * for every bucket that lacks it, and keeps the per-bucket tallies the summary shows.
  */
 import type { RegistryClient } from '../registry-client/client.js';
-import { copyBlob, type CopyEvents, type CopyTarget } from './copy.js';
+import { copyBlob, type CopyEvents, type CopyTarget, type Pacing } from './copy.js';
 import type { ProgressState, SummaryRow } from './format.js';
 import type { BucketPlan } from './plan.js';
 import { forEachLimit } from './pool.js';
@@ -11,7 +11,7 @@ import type { Reporter } from './reporter.js';
 import { objectKey, type BlobStore } from './stores/index.js';
 import type { PlannedBlob } from './walk.js';
 
-export interface ExecuteSettings {
+export interface ExecuteSettings extends Pacing {
   client: RegistryClient;
   plans: readonly BucketPlan[];
   stores: ReadonlyMap<string, BlobStore>;
@@ -19,9 +19,6 @@ export interface ExecuteSettings {
   concurrency: number;
   retries: number;
   reporter: Reporter;
-  sleep: (ms: number) => Promise<void>;
-  random: () => number;
-  now: () => number;
 }
 
 export interface ExecuteResult {

@@ -138,19 +138,28 @@ async function syncSelected(options: SyncOptions, io: SyncIo, reporter: Reporter
   });
   if (settings.blobs.inventory !== '') await updateInventory(settings.blobs.inventory, result.held);
   else reporter.event('note', { message: 'blobs.inventory is not set: the front door will check synced blobs with HEAD requests' });
-  const failures = [...walkFailures, ...result.failures];
-  reporter.summary(result.rows, failures, failures.length === 0);
+  return finish(reporter, result.rows, [...walkFailures, ...result.failures]);
+}
+
+/** The summary, and exit 0 only when nothing failed. */
+export function finish(reporter: Reporter, rows: Parameters<Reporter['summary']>[0], failures: readonly string[]): number {
+  reporter.summary(rows, failures, failures.length === 0);
   return failures.length === 0 ? EXIT_OK : EXIT_INCOMPLETE;
 }
 
-/** Runs a sync; never throws: every outcome is an exit code and a message. */
-export async function runSync(options: SyncOptions, io: SyncIo): Promise<number> {
-  const reporter = chooseReporter(options.args.json, io.stdout);
+/** Runs `body` with the reporter `json` and the terminal call for; never throws. */
+export async function reported(command: string, json: boolean, io: SyncIo, body: (reporter: Reporter) => Promise<number>): Promise<number> {
+  const reporter = chooseReporter(json, io.stdout);
   try {
-    return await syncSelected(options, io, reporter);
+    return await body(reporter);
   } catch (error) {
-    return reportFatal(error, reporter, io);
+    return reportFatal(error, reporter, io, command);
   }
+}
+
+/** Runs a sync: every outcome is an exit code and a message. */
+export function runSync(options: SyncOptions, io: SyncIo): Promise<number> {
+  return reported('sync', options.args.json, io, (reporter) => syncSelected(options, io, reporter));
 }
 
 /** 64 for a usage error, 78 for a configuration error, 1 for anything else. */

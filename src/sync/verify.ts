@@ -8,7 +8,8 @@ import type { VerifyArgs } from './args.js';
 import { readInventoryLists, readSizes } from './inventory-file.js';
 import { SyncConfigError } from './origin-auth.js';
 import { forEachLimit } from './pool.js';
-import { EXIT_INCOMPLETE, EXIT_OK, chooseReporter, reportFatal, selectBuckets, type SyncIo } from './run.js';
+import { finish, reported, selectBuckets, type SyncIo } from './run.js';
+import type { Reporter } from './reporter.js';
 import type { SyncSettings } from './schema.js';
 import { objectKey, openStore, type BlobStore } from './stores/index.js';
 import { table } from './format.js';
@@ -35,7 +36,7 @@ export async function checkEntry(store: BlobStore, key: string, digest: string, 
   return 'ok';
 }
 
-async function verifySelected(options: VerifyOptions, io: SyncIo, reporter: ReturnType<typeof chooseReporter>): Promise<number> {
+async function verifySelected(options: VerifyOptions, io: SyncIo, reporter: Reporter): Promise<number> {
   const { settings, args } = options;
   if (settings.blobs.inventory === '') throw new SyncConfigError('blobs.inventory: verify checks the inventory file, and none is configured');
   const buckets = selectBuckets(settings.buckets, args.buckets);
@@ -66,15 +67,9 @@ async function verifySelected(options: VerifyOptions, io: SyncIo, reporter: Retu
   if (!args.json && io.stdout.isTTY === true) {
     io.stdout.write(`${table(['bucket', 'entries', 'ok', 'stale', 'wrong size', 'corrupt'], rows)}\n`);
   }
-  reporter.summary([], failures, failures.length === 0);
-  return failures.length === 0 ? EXIT_OK : EXIT_INCOMPLETE;
+  return finish(reporter, [], failures);
 }
 
-export async function runVerify(options: VerifyOptions, io: SyncIo): Promise<number> {
-  const reporter = chooseReporter(options.args.json, io.stdout);
-  try {
-    return await verifySelected(options, io, reporter);
-  } catch (error) {
-    return reportFatal(error, reporter, io, 'verify');
-  }
+export function runVerify(options: VerifyOptions, io: SyncIo): Promise<number> {
+  return reported('verify', options.args.json, io, (reporter) => verifySelected(options, io, reporter));
 }

@@ -5,36 +5,27 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { parseSyncArgs, parseVerifyArgs } from '../../src/sync/args.js';
 import { syncCommand, verifyCommand } from '../../src/sync/command.js';
 import { loadSyncSettings } from '../../src/sync/config.js';
 import { fanOut } from '../../src/sync/fanout.js';
 import { formatBytes, formatDuration, progressLine, summaryTable } from '../../src/sync/format.js';
 import { image } from './fixtures.js';
-import { Capture, settingsFor, sync, tempDir, verify } from './support/run.js';
-import { ScriptedRegistry } from './support/scripted-registry.js';
+import { Capture, perTest, settingsFor, sync, verify } from './support/run.js';
 
-let origin: ScriptedRegistry;
-let temp: { dir: string; remove: () => Promise<void> };
+const context = perTest();
 const built = image('1.0');
 
-beforeEach(async () => {
-  origin = await new ScriptedRegistry().start();
-  origin.push('library/app', '1.0', built);
-  temp = await tempDir();
+beforeEach(() => {
+  context.origin.push('library/app', '1.0', built);
 });
 
-afterEach(async () => {
-  await origin.stop();
-  await temp.remove();
-});
-
-const keyOf = (digest: string): string => join(temp.dir, 'store', 'containers', 'images', digest);
+const keyOf = (digest: string): string => join(context.temp.dir, 'store', 'containers', 'images', digest);
 
 describe('verify', () => {
   it('passes after a sync, then names stale, wrong-size and (with --deep) corrupt objects', async () => {
-    const settings = settingsFor(origin.url, temp.dir, { repositories: ['library/app'] });
+    const settings = settingsFor(context.origin.url, context.temp.dir, { repositories: ['library/app'] });
     expect((await sync(settings)).code).toBe(0);
     expect((await verify(settings, { deep: true })).code).toBe(0);
     const [config = '', base = '', app = ''] = built.blobDigests;
@@ -55,7 +46,7 @@ describe('verify', () => {
   });
 
   it('needs an inventory file', async () => {
-    const ran = await verify(settingsFor(origin.url, temp.dir, {}, ''));
+    const ran = await verify(settingsFor(context.origin.url, context.temp.dir, {}, ''));
     expect(ran.code).toBe(78);
     expect(ran.stderr.text).toContain('registry-edge verify: blobs.inventory');
   });
@@ -63,14 +54,14 @@ describe('verify', () => {
 
 describe('on a terminal', () => {
   it('draws progress, prints failures above it and a table per bucket', async () => {
-    origin.faults.push({ match: new RegExp(`/blobs/${built.blobDigests[0]}`), times: 10, respond: (response) => response.writeHead(404).end() });
-    const ran = await sync(settingsFor(origin.url, temp.dir, { repositories: ['library/app'], retries: 0 }), { json: false }, { tty: true });
+    context.origin.faults.push({ match: new RegExp(`/blobs/${built.blobDigests[0]}`), times: 10, respond: (response) => response.writeHead(404).end() });
+    const ran = await sync(settingsFor(context.origin.url, context.temp.dir, { repositories: ['library/app'], retries: 0 }), { json: false }, { tty: true });
     expect(ran.code).toBe(1);
     expect(ran.stdout.text).toMatch(/\[[#.]+\] \d+\/3 blobs/);
     expect(ran.stdout.text).toMatch(/failed {3}local sha256:[0-9a-f]{64}: blob library\/app@sha256:[0-9a-f]{64}: origin answered 404/);
     expect(ran.stdout.text).toMatch(/bucket\s+copied\s+skipped\s+bytes\s+failed\nlocal\s+2\s+0\s+[\d.]+ KiB\s+1/);
     expect(ran.stdout.text).toContain('sync incomplete');
-    const dry = await sync(settingsFor(origin.url, temp.dir, { repositories: ['library/app'] }), { json: false, dryRun: true }, { tty: true });
+    const dry = await sync(settingsFor(context.origin.url, context.temp.dir, { repositories: ['library/app'] }), { json: false, dryRun: true }, { tty: true });
     expect(dry.stdout.text).toMatch(/dry run: nothing was written\nbucket\s+would copy\s+bytes\s+present\nlocal\s+1\s/);
   });
 
@@ -95,9 +86,9 @@ describe('command lines and the config file', () => {
   });
 
   it('runs from a config file, relative paths against its folder, and exits 78 naming a bad field', async () => {
-    const file = join(temp.dir, 'edge.yaml');
+    const file = join(context.temp.dir, 'edge.yaml');
     await writeFile(file, [
-      `origin: { url: "${origin.url}/", path: "/" }`,
+      `origin: { url: "${context.origin.url}/", path: "/" }`,
       'listen: { port: 0 }',
       'blobs: { inventory: inv.json }',
       'buckets:',
@@ -105,8 +96,8 @@ describe('command lines and the config file', () => {
       'sync: { repositories: [library/app], origin_rps: 0 }',
     ].join('\n'));
     const settings = loadSyncSettings(file, {});
-    expect(settings.buckets[0]?.store).toEqual({ type: 'dir', path: join(temp.dir, 'store') });
-    expect(settings.blobs.inventory).toBe(join(temp.dir, 'inv.json'));
+    expect(settings.buckets[0]?.store).toEqual({ type: 'dir', path: join(context.temp.dir, 'store') });
+    expect(settings.blobs.inventory).toBe(join(context.temp.dir, 'inv.json'));
     const stdout = new Capture();
     const stderr = new Capture();
     expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(0);
@@ -120,7 +111,7 @@ describe('command lines and the config file', () => {
     expect(await syncCommand(['--nope'], { stdout, stderr, env: {} })).toBe(64);
     expect(await syncCommand([], { stdout, stderr, env: {} })).toBe(78);
     expect(stderr.text).toContain('pass --config FILE or set REGISTRY_EDGE_CONFIG');
-    expect(await verifyCommand(['--config', join(temp.dir, 'missing.yaml')], { stdout, stderr, env: {} })).toBe(78);
+    expect(await verifyCommand(['--config', join(context.temp.dir, 'missing.yaml')], { stdout, stderr, env: {} })).toBe(78);
     await writeFile(file, 'a: [');
     expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
   });

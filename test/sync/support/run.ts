@@ -1,4 +1,6 @@
 /** Running sync and verify in-process with captured output and a clock that never waits. */
+import { afterEach, beforeEach } from 'vitest';
+import { ScriptedRegistry } from './scripted-registry.js';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -76,4 +78,18 @@ export async function storeContents(root: string): Promise<Map<string, boolean>>
     contents.set(name, name === `sha256:${hex}`);
   }
   return contents;
+}
+
+/** A fresh scripted origin and temp folder for every test of the file that calls this. */
+export function perTest(): { origin: ScriptedRegistry; temp: { dir: string; remove: () => Promise<void> } } {
+  const context = {} as { origin: ScriptedRegistry; temp: { dir: string; remove: () => Promise<void> } };
+  beforeEach(async () => {
+    context.origin = await new ScriptedRegistry().start();
+    context.temp = await tempDir();
+  });
+  afterEach(async () => {
+    await context.origin.stop();
+    await context.temp.remove();
+  });
+  return context;
 }
