@@ -136,6 +136,7 @@ async function syncSelected(options: SyncOptions, io: SyncIo, reporter: Reporter
     client, plans, stores, keyTemplate: settings.blobs.key, concurrency: sync.concurrency, retries: sync.retries, reporter,
     sleep: io.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))), random: io.random ?? Math.random, now,
   });
+  for (const store of stores.values()) await store.finish?.();
   if (settings.blobs.inventory !== '') await updateInventory(settings.blobs.inventory, result.held);
   else reporter.event('note', { message: 'blobs.inventory is not set: the front door will check synced blobs with HEAD requests' });
   return finish(reporter, result.rows, [...walkFailures, ...result.failures]);

@@ -43,6 +43,7 @@ async function syncFolder(folder: string): Promise<void> {
 
 export class DirStore implements BlobStore {
   readonly description: string;
+  private readonly renamedIn = new Set<string>();
 
   constructor(private readonly root: string) {
     this.description = `dir ${root}`;
@@ -88,7 +89,17 @@ export class DirStore implements BlobStore {
       await rm(temporary, { force: true });
       throw error;
     }
-    await syncFolder(folder);
+    this.renamedIn.add(folder);
+  }
+
+  /**
+   * Makes the renames durable, once per folder rather than once per blob: a rename lost to a
+   * power cut leaves the key empty (copied again next run), never holding wrong bytes.
+   */
+  async finish(): Promise<void> {
+    const folders = [...this.renamedIn];
+    this.renamedIn.clear();
+    await Promise.all(folders.map(syncFolder));
   }
 
   async read(key: string): Promise<Readable> {

@@ -18,6 +18,8 @@ export interface BlobStore {
   read(key: string): Promise<Readable>;
   /** Housekeeping before a run that writes, such as temporary files a killed run left behind. */
   prepare?(prefix: string): Promise<void>;
+  /** Makes what `put` wrote durable, before the inventory says it is there. */
+  finish?(): Promise<void>;
 }
 
 /** The object key of a digest under the `blobs.key` template, without the URL's leading slash. */
