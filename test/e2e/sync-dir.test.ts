@@ -6,9 +6,10 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryBlobRequest } from './support/access-log.js';
+import { registryBlobRequest, type AccessRecord } from './support/access-log.js';
 import { APP_REPO, APP_TAGS, TOOL_REPO, TOOL_TAG } from './support/fixtures.js';
-import { startFrontDoor } from './support/front-door.js';
+import { startFrontDoor, type FrontDoor } from './support/front-door.js';
+import { Podman, podmanUnavailableReason } from './support/podman.js';
 import { BLOB_KEY_PREFIX, startNginxBucket, type NginxBucket } from './support/nginx-bucket.js';
 import { pulledDigest, storedBlobDigest } from './support/pulled-layout.js';
 import { describeFailure } from './support/skopeo.js';
@@ -39,6 +40,44 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.close();
 });
+
+let frontDoorStarted: Promise<FrontDoor> | undefined;
+
+/** One front door on the synced bucket and the inventory sync wrote, for both clients. */
+function syncedFrontDoor(): Promise<FrontDoor> {
+  frontDoorStarted ??= startFrontDoor('synced', world.dir, {
+    originUrl: world.origin.url,
+    buckets: [{ name: 'synced', url: bucket.url }],
+    defaultBucket: 'synced',
+    rangesFile: join(world.dir, 'no-ranges.mmdb'),
+    inventory,
+  }).then((started) => {
+    world.onClose(() => started.process.stop());
+    return started;
+  });
+  return frontDoorStarted;
+}
+
+/** Requests the bucket and the origin logged while `action` ran. */
+async function observe(action: () => Promise<void>): Promise<{ bucket: AccessRecord[]; origin: AccessRecord[] }> {
+  const originMark = world.origin.records().length;
+  const bucketMark = (await bucket.records()).length;
+  await action();
+  return {
+    bucket: await recordsSince(bucketMark, () => bucket.records(), `${bucket.url}/__sentinel`),
+    origin: await recordsSince(originMark, () => world.origin.records(), `${world.origin.url}/v2/__sentinel`),
+  };
+}
+
+function expectAllFromBucket(seen: { bucket: AccessRecord[]; origin: AccessRecord[] }): void {
+  expect(seen.bucket.filter((record) => record.method === 'HEAD')).toEqual([]);
+  expect(seen.origin.filter((record) => registryBlobRequest(record) !== undefined)).toEqual([]);
+  const served = seen.bucket.filter((record) => record.method === 'GET' && record.status === 200);
+  expect(served.length).toBeGreaterThan(0);
+  for (const record of served) expect(record.bytes).toBe(allBlobs.get(record.target.slice(BLOB_KEY_PREFIX.length))?.length);
+}
+
+const podmanSkipReason = podmanUnavailableReason();
 
 describe('sync into a dir store served by nginx', () => {
   it('--dry-run prints the plan and writes nothing', async () => {
@@ -75,38 +114,32 @@ describe('sync into a dir store served by nginx', () => {
   });
 
   it('skopeo pulls through the front door with every blob byte from the synced bucket and no HEAD', async () => {
-    const frontDoor = await startFrontDoor('synced', world.dir, {
-      originUrl: world.origin.url,
-      buckets: [{ name: 'synced', url: bucket.url }],
-      defaultBucket: 'synced',
-      rangesFile: join(world.dir, 'no-ranges.mmdb'),
-      inventory,
-    });
-    world.onClose(() => frontDoor.process.stop());
-    const originMark = world.origin.records().length;
-    const bucketMark = (await bucket.records()).length;
+    const frontDoor = await syncedFrontDoor();
     const layouts = join(world.dir, 'pulled-sync');
     await mkdir(layouts, { recursive: true });
     const pulls = [
       { source: `${APP_REPO}:${APP_TAGS[0]}`, layout: join(layouts, 'app'), tag: APP_TAGS[0], all: false },
       { source: `${TOOL_REPO}:${TOOL_TAG}`, layout: join(layouts, 'tool'), tag: TOOL_TAG, all: true },
     ];
-    for (const pull of pulls) {
-      const result = await world.skopeo.pull(`${frontDoor.host}/${pull.source}`, pull.layout, pull.tag, pull.all);
-      expect(result.code, describeFailure(`pull ${pull.source}`, result)).toBe(0);
-      expect(await pulledDigest(pull.layout, pull.tag)).toMatch(/^sha256:/);
-    }
-    const bucketRecords = await recordsSince(bucketMark, () => bucket.records(), `${bucket.url}/__sentinel`);
-    const originRecords = await recordsSince(originMark, () => world.origin.records(), `${world.origin.url}/v2/__sentinel`);
-    expect(bucketRecords.filter((record) => record.method === 'HEAD')).toEqual([]);
-    expect(originRecords.filter((record) => registryBlobRequest(record) !== undefined)).toEqual([]);
-    const served = bucketRecords.filter((record) => record.method === 'GET' && record.status === 200);
-    expect(served.length).toBeGreaterThan(0);
-    for (const record of served) {
-      const digest = record.target.slice(BLOB_KEY_PREFIX.length);
-      expect(record.bytes).toBe(allBlobs.get(digest)?.length);
-    }
+    const seen = await observe(async () => {
+      for (const pull of pulls) {
+        const result = await world.skopeo.pull(`${frontDoor.host}/${pull.source}`, pull.layout, pull.tag, pull.all);
+        expect(result.code, describeFailure(`pull ${pull.source}`, result)).toBe(0);
+        expect(await pulledDigest(pull.layout, pull.tag)).toMatch(/^sha256:/);
+      }
+    });
+    expectAllFromBucket(seen);
     const app = world.fixtures.app.get(APP_TAGS[0]);
     for (const digest of app?.blobDigests ?? []) expect(await storedBlobDigest(join(layouts, 'app'), digest)).toBe(digest);
+  });
+
+  it.skipIf(podmanSkipReason !== undefined)('podman pulls through the same front door, every blob from the bucket, no HEAD', async () => {
+    const frontDoor = await syncedFrontDoor();
+    const podman = await Podman.create(join(world.dir, 'podman-sync'), world.skopeo.policyFile, world.skopeo.env);
+    const seen = await observe(async () => {
+      const result = await podman.pull(`${frontDoor.host}/${APP_REPO}:${APP_TAGS[1]}`);
+      expect(result.code, describeFailure('podman pull', result)).toBe(0);
+    });
+    expectAllFromBucket(seen);
   });
 });
