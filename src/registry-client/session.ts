@@ -38,6 +38,7 @@ export class RegistryError extends Error {
 export class RegistrySession {
   private challenge: Challenge | undefined;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  private readonly pendingTokens = new Map<string, Promise<string>>();
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
 
@@ -104,9 +105,19 @@ export class RegistrySession {
     return `Bearer ${await this.token(challenge, scope)}`;
   }
 
-  private async token(challenge: Challenge, scope: string): Promise<string> {
+  /** One token request per scope at a time: parallel first requests share its answer. */
+  private token(challenge: Challenge, scope: string): Promise<string> {
     const cached = this.tokens.get(scope);
-    if (cached !== undefined && cached.expiresAt > Date.now()) return cached.token;
+    if (cached !== undefined && cached.expiresAt > Date.now()) return Promise.resolve(cached.token);
+    let pending = this.pendingTokens.get(scope);
+    if (pending === undefined) {
+      pending = this.fetchToken(challenge, scope).finally(() => this.pendingTokens.delete(scope));
+      this.pendingTokens.set(scope, pending);
+    }
+    return pending;
+  }
+
+  private async fetchToken(challenge: Challenge, scope: string): Promise<string> {
     const url = tokenRequestUrl(challenge, scope);
     if (url === undefined) throw new RegistryError('the origin asks for a bearer token but names no http(s) realm', 401);
     const headers: Record<string, string> = { 'user-agent': 'registry-edge-sync' };

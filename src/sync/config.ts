@@ -14,10 +14,19 @@ import { StoreSchema, SyncSectionSchema, SYNC_DEFAULTS, type StoreConfig, type S
 
 const DEFAULT_KEY = '/containers/images/{digest}';
 
+/** The same rule as the main schema: a path with `{digest}` once, no `.` or `..` segments. */
+const KeyTemplateSchema = v.pipe(
+  v.string(),
+  v.check(
+    (key) => /^\/[A-Za-z0-9._~/{}:-]*$/.test(key) && key.split('{digest}').length === 2 && !/(^|\/)\.\.?(\/|\{|$)/.test(key),
+    'expected a path starting with / containing {digest} once, no . or .. segments',
+  ),
+);
+
 /** The document sync reads: strict where it owns the section, loose where the main schema does. */
 export const SyncDocumentSchema = v.looseObject({
   origin: v.optional(v.looseObject({ url: v.optional(v.string(), ''), path: v.optional(v.string(), '') }), {}),
-  blobs: v.optional(v.looseObject({ key: v.optional(v.string(), DEFAULT_KEY), inventory: v.optional(v.string(), '') }), {}),
+  blobs: v.optional(v.looseObject({ key: v.optional(KeyTemplateSchema, DEFAULT_KEY), inventory: v.optional(v.string(), '') }), {}),
   buckets: v.optional(v.array(v.looseObject({ name: v.string(), url: v.string(), store: v.optional(StoreSchema) })), []),
   sync: v.optional(SyncSectionSchema, SYNC_DEFAULTS),
 });

@@ -23,7 +23,13 @@ export async function fanOut(source: Readable, consumers: readonly Consumer[]): 
       return sourceError ?? (error as Error);
     }
   };
-  if (consumers.length === 1 && consumers[0] !== undefined) return [await settle(consumers[0](source))];
+  if (consumers.length === 1 && consumers[0] !== undefined) {
+    // A store that fails before reading everything must not leave the origin response open.
+    return [await settle(consumers[0](source).catch((error: unknown) => {
+      source.destroy();
+      throw error;
+    }))];
+  }
 
   const branches = consumers.map(() => new PassThrough({ highWaterMark: BRANCH_BUFFER }));
   const alive = new Set(branches);

@@ -15,6 +15,9 @@ import { S3StoreSchema } from '../../src/sync/schema.js';
 import * as v from 'valibot';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.js';
 import { KEY, blob, checkStoreContract, guarded } from './support/store-cases.js';
+import { image } from './fixtures.js';
+import { settingsFor, sync, tempDir } from './support/run.js';
+import { ScriptedRegistry } from './support/scripted-registry.js';
 
 let dir: string;
 let server: { close(): Promise<void> };
@@ -86,5 +89,25 @@ describe('s3 store (s3rver)', () => {
     const small = blob('s3 token', 10);
     await withToken.put(KEY(small.digest), guarded(small.bytes, small.digest), small);
     expect(proxy.requests.at(-1)?.headers['x-amz-security-token']).toBe('S3RVER');
+  });
+
+  it('is filled by runSync from an origin, skipping on the second run what the listing shows', async () => {
+    const origin = await new ScriptedRegistry().start();
+    const temp = await tempDir();
+    try {
+      const built = image('s3');
+      origin.push('library/app', 'v1', built);
+      const settings = settingsFor(origin.url, temp.dir, { repositories: ['library/app'] });
+      settings.buckets = [{ name: 'eu', url: 'https://blobs.example', store: config() }];
+      const first = await sync(settings);
+      expect(first.code, first.stdout.text).toBe(0);
+      const store = await S3Store.create(config());
+      for (const digest of built.blobDigests) expect(await store.stat(KEY(digest))).toBe(built.blobs.get(digest)?.length);
+      const second = await sync(settings);
+      expect(second.stdout.events().at(-1)).toMatchObject({ event: 'summary', ok: true, buckets: [{ bucket: 'eu', copied: 0, skipped: built.blobDigests.length }] });
+    } finally {
+      await origin.stop();
+      await temp.remove();
+    }
   });
 });

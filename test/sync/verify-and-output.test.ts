@@ -112,6 +112,9 @@ describe('command lines and the config file', () => {
     expect(await syncCommand([], { stdout, stderr, env: {} })).toBe(78);
     expect(stderr.text).toContain('pass --config FILE or set REGISTRY_EDGE_CONFIG');
     expect(await verifyCommand(['--config', join(context.temp.dir, 'missing.yaml')], { stdout, stderr, env: {} })).toBe(78);
+    await writeFile(file, 'blobs: { key: "/x/../{digest}" }\n');
+    expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
+    expect(stderr.text).toContain('blobs.key: expected a path starting with / containing {digest} once');
     await writeFile(file, 'a: [');
     expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
   });
