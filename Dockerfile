@@ -73,8 +73,10 @@ RUN printf '#!/bin/sh\nexec node /app/dist/src/cli.js "$@"\n' > /usr/local/bin/r
 # 1000 is the `node` user of the official image.
 USER 1000:1000
 EXPOSE 8080 9090
-# Slim images have no curl or wget; Node's own fetch asks the admin listener.
+# `healthcheck` reads the same config and environment as `serve` (REGISTRY_EDGE_CONFIG, PORT)
+# and asks /healthz on the configured admin port, or the public /v2/ when the admin listener
+# is off. A port given only on serve's command line (--admin-port) must be given here too.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "/app/dist/src/cli.js", "healthcheck"]
 ENTRYPOINT ["node", "/app/dist/src/cli.js"]
 CMD ["serve"]

@@ -77,7 +77,8 @@ function benchBuckets(regions) {
  */
 async function serverChoice() {
   const { validateConfig } = await import(dist('src/config/load.js'));
-  const { buildPlan, blobCandidates } = await import(dist('src/routing/plan.js'));
+  const { buildPlan } = await import(dist('src/routing/plan.js'));
+  const { blobCandidates } = await import(dist('src/routing/candidates.js'));
   const { nearestRanker } = await import(dist('src/server/build.js'));
   const { loadRegions } = await import(dist('src/geo/nearest.js'));
   const regions = loadRegions();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The process edge: argv, exit codes and signals. Everything else lives in main.ts.
+// The process edge: argv, exit codes and signals. The commands live in commands/, dispatched by main.ts.
 import { run } from './main.js';
 import { flushLogger } from './log.js';
 

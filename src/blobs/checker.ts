@@ -3,11 +3,12 @@ import { AnswerCache } from './answers.js';
 import { coarseClock, type CoarseClock } from './clock.js';
 import { inventoryKey as bucketDigestKey } from './inventory.js';
 import type { BucketConfig } from '../config/types.js';
-import { HeadClient, type HeadResult } from './head.js';
+import { HeadClient, failureCause, type HeadResult } from './head.js';
 import { HEALTHY, admits, afterHead, beginProbe, probeDue, type BucketHealth, type HealthPolicy } from './health.js';
 import type {
   BucketHealthSnapshot,
   CheckHook,
+  CheckNote,
   ExistenceChecker,
   ExistenceCheckerOptions,
   ExistenceStats,
@@ -37,6 +38,29 @@ const TRANSITION_MESSAGES: Record<HealthState, string> = {
   closed: 'bucket answers existence checks again',
 };
 
+/** A check's answer with, when it is `unknown`, the reason in a few words (shown by `explain`). */
+interface Verdict {
+  readonly presence: Presence;
+  readonly cause: string | undefined;
+}
+
+const PRESENT: Verdict = Object.freeze({ presence: 'present', cause: undefined });
+const ABSENT: Verdict = Object.freeze({ presence: 'absent', cause: undefined });
+const BREAKER_OPEN = 'breaker open';
+const PROBE_RUNNING = 'breaker half-open: a probe is running';
+const SKIPPED_OPEN: Verdict = Object.freeze({ presence: 'unknown', cause: BREAKER_OPEN });
+const SKIPPED_PROBING: Verdict = Object.freeze({ presence: 'unknown', cause: PROBE_RUNNING });
+const CHECKER_CLOSED: Verdict = Object.freeze({ presence: 'unknown', cause: 'checker closed' });
+
+function presenceOf(verdict: Verdict): Presence {
+  return verdict.presence;
+}
+
+function noted(verdict: Verdict, note: CheckNote): Presence {
+  note.cause = verdict.cause;
+  return verdict.presence;
+}
+
 export function createExistenceChecker(options: ExistenceCheckerOptions): ExistenceChecker {
   return new CachingChecker(options);
 }
@@ -44,7 +68,7 @@ export function createExistenceChecker(options: ExistenceCheckerOptions): Existe
 class CachingChecker implements ExistenceChecker {
   private readonly cache: AnswerCache;
   private readonly inventory: ReadonlySet<string>;
-  private readonly inflight = new Map<string, Promise<Presence>>();
+  private readonly inflight = new Map<string, Promise<Verdict>>();
   private readonly health = new Map<string, BucketHealth>();
   /** Buckets not closed; while 0 the hot path skips the health lookup entirely. */
   private unhealthyBuckets = 0;
@@ -57,6 +81,7 @@ class CachingChecker implements ExistenceChecker {
   private readonly positiveTtlMs: number;
   private readonly negativeTtlMs: number;
   private readonly maxInflight: number;
+  private readonly overflowed: Verdict;
   private readonly policy: HealthPolicy;
   private readonly logger: Logger | undefined;
   private readonly onCheck: CheckHook | undefined;
@@ -74,6 +99,7 @@ class CachingChecker implements ExistenceChecker {
     this.positiveTtlMs = check.ttl_s * 1000;
     this.negativeTtlMs = check.negative_ttl_s * 1000;
     this.maxInflight = check.max_inflight;
+    this.overflowed = Object.freeze({ presence: 'unknown', cause: `in-flight limit: ${check.max_inflight} HEADs running` });
     this.policy = { failureThreshold: check.failure_threshold, cooldownMs: check.cooldown_ms };
     this.logger = options.logger;
     this.onCheck = options.onCheck;
@@ -96,52 +122,19 @@ class CachingChecker implements ExistenceChecker {
     return this.cached(bucket.name, digest);
   }
 
-  check(bucket: BucketConfig, digest: string): Promise<Presence> {
-    const name = bucket.name;
-    if (this.closed) return Promise.resolve('unknown');
-    let probe = false;
-    if (this.unhealthyBuckets !== 0) {
-      const health = this.health.get(name);
-      if (health !== undefined && health.state !== 'closed') {
-        if (!probeDue(health, this.now())) {
-          this.counters.skipped++;
-          this.logger?.debug({ bucket: name, digest, outcome: 'skipped', state: health.state }, 'blob existence check');
-          return Promise.resolve('unknown');
-        }
-        probe = true;
-      }
-    }
-    if (!probe) {
-      const known = this.cached(name, digest);
-      if (known !== undefined) return Promise.resolve(known);
-    }
-    this.counters.misses++;
-    const key = bucketDigestKey(name, digest);
-    if (!probe) {
-      const running = this.inflight.get(key);
-      if (running !== undefined) {
-        this.counters.coalesced++;
-        return running;
-      }
-    }
-    if (this.runningHeads >= this.maxInflight) {
-      this.counters.overflow++;
-      this.logger?.debug({ bucket: name, digest, outcome: 'overflow', inflight: this.runningHeads }, 'blob existence check');
-      return Promise.resolve('unknown');
-    }
-    if (probe) this.setHealth(name, beginProbe(this.healthOf(name)), digest);
-    const pending: Promise<Presence> = this.runHead(bucket, digest, probe).then((presence) => {
-      if (this.inflight.get(key) === pending) this.inflight.delete(key);
-      return presence;
-    });
-    this.inflight.set(key, pending);
-    return pending;
+  check(bucket: BucketConfig, digest: string, note?: CheckNote): Promise<Presence> {
+    const verdict = this.verdict(bucket, digest);
+    if (verdict instanceof Promise) return verdict.then(note === undefined ? presenceOf : (settled) => noted(settled, note));
+    return Promise.resolve(note === undefined ? verdict.presence : noted(verdict, note));
   }
 
-  available(bucket: BucketConfig): boolean {
+  available(bucket: BucketConfig, note?: CheckNote): boolean {
     if (this.unhealthyBuckets === 0) return true;
     const health = this.health.get(bucket.name);
-    return health === undefined || admits(health, this.now());
+    if (health === undefined || admits(health, this.now())) return true;
+    this.counters.skipped++;
+    if (note !== undefined) note.cause = health.state === 'open' ? BREAKER_OPEN : PROBE_RUNNING;
+    return false;
   }
 
   stats(): ExistenceStats {
@@ -165,6 +158,49 @@ class CachingChecker implements ExistenceChecker {
     this.cache.clear();
   }
 
+  /** What `check` answers, synchronously when no HEAD is needed. */
+  private verdict(bucket: BucketConfig, digest: string): Verdict | Promise<Verdict> {
+    const name = bucket.name;
+    if (this.closed) return CHECKER_CLOSED;
+    let probe = false;
+    if (this.unhealthyBuckets !== 0) {
+      const health = this.health.get(name);
+      if (health !== undefined && health.state !== 'closed') {
+        if (!probeDue(health, this.now())) {
+          this.counters.skipped++;
+          this.logger?.debug({ bucket: name, digest, outcome: 'skipped', state: health.state }, 'blob existence check');
+          return health.state === 'open' ? SKIPPED_OPEN : SKIPPED_PROBING;
+        }
+        probe = true;
+      }
+    }
+    if (!probe) {
+      const known = this.cached(name, digest);
+      if (known !== undefined) return known === 'present' ? PRESENT : ABSENT;
+    }
+    this.counters.misses++;
+    const key = bucketDigestKey(name, digest);
+    if (!probe) {
+      const running = this.inflight.get(key);
+      if (running !== undefined) {
+        this.counters.coalesced++;
+        return running;
+      }
+    }
+    if (this.runningHeads >= this.maxInflight) {
+      this.counters.overflow++;
+      this.logger?.debug({ bucket: name, digest, outcome: 'overflow', inflight: this.runningHeads }, 'blob existence check');
+      return this.overflowed;
+    }
+    if (probe) this.setHealth(name, beginProbe(this.healthOf(name)), digest);
+    const pending: Promise<Verdict> = this.runHead(bucket, digest, probe).then((settled) => {
+      if (this.inflight.get(key) === pending) this.inflight.delete(key);
+      return settled;
+    });
+    this.inflight.set(key, pending);
+    return pending;
+  }
+
   /** Cache, then inventory; counts a hit when either knows. */
   private cached(name: string, digest: string): Presence | undefined {
     const answer = this.cache.get(name, digest, this.now());
@@ -179,7 +215,7 @@ class CachingChecker implements ExistenceChecker {
     return undefined;
   }
 
-  private async runHead(bucket: BucketConfig, digest: string, probe: boolean): Promise<Presence> {
+  private async runHead(bucket: BucketConfig, digest: string, probe: boolean): Promise<Verdict> {
     this.runningHeads++;
     const started = performance.now();
     let result: HeadResult;
@@ -192,7 +228,7 @@ class CachingChecker implements ExistenceChecker {
     return this.record(bucket.name, digest, probe, result, durationMs);
   }
 
-  private record(name: string, digest: string, probe: boolean, result: HeadResult, durationMs: number): Presence {
+  private record(name: string, digest: string, probe: boolean, result: HeadResult, durationMs: number): Verdict {
     const { outcome } = result;
     this.heads[outcome]++;
     const now = this.now();
@@ -215,7 +251,8 @@ class CachingChecker implements ExistenceChecker {
         this.logger?.warn({ bucket: name, err }, 'onCheck hook threw');
       }
     }
-    return answered ? outcome : 'unknown';
+    if (outcome === 'present') return PRESENT;
+    return outcome === 'absent' ? ABSENT : { presence: 'unknown', cause: failureCause(result) };
   }
 
   private healthOf(name: string): BucketHealth {

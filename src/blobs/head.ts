@@ -6,8 +6,13 @@ export interface HeadResult {
   outcome: HeadOutcome;
   /** HTTP status when the bucket answered at all. */
   status?: number;
-  /** Error code or message for `error` outcomes. */
+  /** Error code or message for `error` outcomes (`timeout after N ms` for timeouts). */
   error?: string;
+}
+
+/** Why a HEAD gave no present/absent answer, in a few words: `ECONNREFUSED`, `timeout after 5000 ms`, `status 503`. */
+export function failureCause(result: HeadResult): string {
+  return result.error ?? (result.status === undefined ? result.outcome : `status ${result.status}`);
 }
 
 /**
@@ -92,7 +97,7 @@ export class HeadClient {
         request?.destroy();
       };
       const timer = setTimeout(() => {
-        finish({ outcome: 'timeout' });
+        finish({ outcome: 'timeout', error: `timeout after ${this.options.timeoutMs} ms` });
         request?.destroy();
       }, this.options.timeoutMs);
       this.running.add(abort);

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { DIGEST_FORM, isValidDigest } from '../routing/digest.js';
 
 /**
  * The inventory file lists blobs known to be in the buckets, so they redirect without a HEAD.
@@ -6,10 +7,8 @@ import { readFile } from 'node:fs/promises';
  *   - text: one digest per line; blank lines and lines starting with `#` are ignored;
  *   - a JSON list of digests (present in every bucket);
  *   - a JSON object mapping a bucket name to its list of digests, with `"*"` for every bucket.
- * Digests must be what a registry client may ask for: sha256:<64 hex> or sha512:<128 hex>.
+ * Digests must be what a registry client may ask for (routing/digest.ts).
  */
-
-const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 
 /** The separator never occurs in bucket names or digests, so keys cannot collide. */
 const SEPARATOR = '\u0000';
@@ -30,7 +29,7 @@ export function parseInventory(raw: string, source: string): Set<string> {
   for (let index = 0; index < lines.length; index++) {
     const line = (lines[index] ?? '').trim();
     if (line === '' || line.startsWith('#')) continue;
-    if (!DIGEST.test(line)) {
+    if (!isValidDigest(line)) {
       throw new Error(`inventory ${source} line ${index + 1}: ${describe(line)} ${EXPECTED}`);
     }
     digests.add(line);
@@ -48,7 +47,7 @@ export async function loadInventory(path: string): Promise<Set<string>> {
   return parseInventory(text, path);
 }
 
-const EXPECTED = 'is not a digest (expected sha256:<64 hex> or sha512:<128 hex>, lower case)';
+const EXPECTED = `is not a digest (expected ${DIGEST_FORM})`;
 
 function parseJson(text: string, source: string): Set<string> {
   let value: unknown;
@@ -80,7 +79,7 @@ function addList(
 ): void {
   for (let index = 0; index < list.length; index++) {
     const item = list[index];
-    if (typeof item !== 'string' || !DIGEST.test(item)) {
+    if (typeof item !== 'string' || !isValidDigest(item)) {
       throw new Error(`inventory ${source}: ${where}entry ${index}: ${describe(item)} ${EXPECTED}`);
     }
     into.add(bucket === undefined ? item : inventoryKey(bucket, item));

@@ -43,7 +43,7 @@ export interface ExistenceStats {
   coalesced: number;
   /** Finished HEADs by outcome; every HeadOutcome key is present, starting at 0. */
   heads: Record<HeadOutcome, number>;
-  /** Lookups answered `unknown` at once because the bucket was open or half-open. */
+  /** Lookups answered `unknown`, or buckets passed over by `available`, because the bucket was open or half-open. */
   skipped: number;
   /** `check` calls answered `unknown` at once because `max_inflight` HEADs were running. */
   overflow: number;
@@ -57,6 +57,15 @@ export interface ExistenceStats {
   buckets: Record<string, BucketHealthSnapshot>;
 }
 
+/**
+ * Why a check answered `unknown` or a bucket was skipped, for a caller that asks (explain):
+ * `ECONNREFUSED`, `timeout after 5000 ms`, `status 503`, `breaker open`, `in-flight limit: ...`.
+ * Left undefined for present and absent answers.
+ */
+export interface CheckNote {
+  cause: string | undefined;
+}
+
 export interface ExistenceChecker {
   /**
    * The cached answer for (bucket, digest) with no I/O, or undefined when only a HEAD can
@@ -65,10 +74,16 @@ export interface ExistenceChecker {
    * following `check` becomes the half-open probe.
    */
   peek(bucket: BucketConfig, digest: string): Presence | undefined;
-  /** Resolves the presence, issuing at most one HEAD per (bucket, digest) at a time. Never rejects. */
-  check(bucket: BucketConfig, digest: string): Promise<Presence>;
-  /** False while the bucket is in its failure cool-down (requests skip it at once). */
-  available(bucket: BucketConfig): boolean;
+  /**
+   * Resolves the presence, issuing at most one HEAD per (bucket, digest) at a time. Never
+   * rejects. A `note`, when given, receives the cause of an `unknown` answer.
+   */
+  check(bucket: BucketConfig, digest: string, note?: CheckNote): Promise<Presence>;
+  /**
+   * False while the bucket is in its failure cool-down or being probed: requests skip it at
+   * once, and each skip counts in `stats().skipped`. A `note` receives the reason.
+   */
+  available(bucket: BucketConfig, note?: CheckNote): boolean;
   stats(): ExistenceStats;
   /** Closes pooled connections and timers; HEADs still running resolve `unknown`. */
   close(): Promise<void>;

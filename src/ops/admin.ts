@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { ExplainRequest } from '../server/explain.js';
 import type { ReloadReport } from './reload.js';
+import { bind } from './startup.js';
 
 export interface Readiness {
   ready: boolean;
@@ -12,11 +11,18 @@ export interface Readiness {
   [detail: string]: unknown;
 }
 
+/** A `/debug/route` question: how would a request from `ip` for `path` be answered? */
+export interface RouteQuery {
+  ip: string;
+  path: string;
+  method: string;
+}
+
 /** What the admin endpoints ask; one implementation per process model (single, cluster primary). */
 export interface AdminBackend {
   readiness(): Readiness;
   metrics(): Promise<{ contentType: string; body: string }>;
-  explain(request: ExplainRequest): Promise<unknown>;
+  explain(request: RouteQuery): Promise<unknown>;
   reload(): Promise<ReloadReport>;
   workers(): unknown[];
 }
@@ -116,14 +122,7 @@ export async function startAdmin(admin: Config['admin'], backend: AdminBackend, 
         else res.destroy();
       });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(admin.port, admin.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await bind(server, 'admin', admin);
   return {
     server,
     host: address.address,

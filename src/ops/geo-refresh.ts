@@ -1,4 +1,4 @@
-import { dataPath, parseDuration } from '../config/load.js';
+import { parseDuration } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 
@@ -49,12 +49,13 @@ export class GeoRefresher {
 
   /**
    * Applies `geo.refresh` and `geo.ranges` from a (re)loaded config; an unchanged setting keeps
-   * its schedule. `source` says where the config came from: relative paths resolve as the
-   * runtime resolves them when it loads the file (see buildRuntime).
+   * its schedule. `geo.ranges` arrives absolute (the loader resolves it against the config
+   * file's folder), so where the config came from no longer matters: `_source` goes once
+   * the callers stop passing it.
    */
-  configure(config: Config, source: string): void {
+  configure(config: Config, _source?: string): void {
     const intervalMs = parseDuration(config.geo.refresh) ?? 0;
-    const out = dataPath(config.geo.ranges, source);
+    const out = config.geo.ranges;
     if (intervalMs === this.intervalMs && out === this.out) return;
     this.intervalMs = intervalMs;
     this.out = out;

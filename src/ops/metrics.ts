@@ -1,10 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, HealthState } from '../blobs/types.js';
-import type { RequestRecord } from '../server/app.js';
-import type { Runtime } from '../server/runtime.js';
+import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome } from '../blobs/types.js';
+import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
 
-export const PREFIX = 'registry_edge_';
+export { PREFIX, type MeteredGeneration };
 
 /** Redirects take well under a millisecond; cache misses wait for a bucket HEAD (up to seconds). */
 const REQUEST_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -12,20 +11,40 @@ const CHECK_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Distinct repositories counted by name when `metrics.repos` is on; the rest share one series. */
 export const MAX_REPO_SERIES = 1000;
 export const OTHER_REPOS = '_other';
-const HEALTH_STATES: readonly HealthState[] = ['closed', 'half-open', 'open'];
 const UNKNOWN = 'none';
 
 type CacheCounterKey = 'hits' | 'misses' | 'coalesced' | 'skipped' | 'overflow';
 const CACHE_COUNTERS: readonly CacheCounterKey[] = ['hits', 'misses', 'coalesced', 'skipped', 'overflow'];
 
+/** What the request counters read from one answered request. */
+export interface AnsweredRequest {
+  readonly method: string;
+  readonly kind: string;
+  readonly status: number;
+  readonly target: string;
+  readonly repo: string | undefined;
+  readonly client: { readonly provider?: string; readonly region?: string } | undefined;
+  readonly durationMs: number;
+}
+
 export interface MetricsOptions {
-  /** The runtime requests use now; undefined before the first one is built. */
-  runtime: () => Runtime | undefined;
-  /** Clients the rate limiter tracks, when it is on. */
-  rateLimitClients?: () => number | undefined;
   version: string;
   /** Node's process metrics (CPU, memory, event loop lag, GC); off in tests that make many registries. */
   processMetrics?: boolean;
+}
+
+/** How a reload or a refresh ended. */
+export type Outcome = 'success' | 'failure';
+
+/** `geo_refreshes_total`, in the registry of whichever process runs the refresh. */
+export function geoRefreshCounter(registry: Registry): (result: Outcome) => void {
+  const counter = new Counter({
+    name: `${PREFIX}geo_refreshes_total`,
+    help: 'Background cloud-range feed refreshes (geo.refresh) by result.',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  return (result) => counter.inc({ result });
 }
 
 /** GET and HEAD are the only methods served; everything else shares one label value. */
@@ -44,9 +63,9 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
 }
 
 /**
- * Every metric the service exports. Request-path figures are tallied into plain cells (see
- * tally.ts); existence-cache, health and geo figures are read from the current runtime when
- * Prometheus scrapes, so serving a request pays nothing for them.
+ * Every metric a serving process exports. Request-path figures are tallied into plain cells
+ * (see tally.ts); existence-cache, health, geo and rate-limit figures are read from the
+ * generation in use when Prometheus scrapes, so serving a request pays nothing for them.
  */
 export class EdgeMetrics {
   readonly registry = new Registry();
@@ -64,7 +83,6 @@ export class EdgeMetrics {
   private readonly checks = new TallyCounter(`${PREFIX}existence_checks_total`, 'Existence HEADs sent to buckets, by bucket and result.');
   private readonly checkDuration = new TallyHistogram(`${PREFIX}existence_check_duration_seconds`, 'Existence HEAD latency by bucket.', CHECK_SECONDS);
   private readonly reloads: Counter<'result'>;
-  private readonly geoRefreshes: Counter<'result'>;
   private readonly lastReload: Gauge;
 
   private readonly requestCells = new Map<string, Map<string, Map<number, Array<CounterCell | undefined>>>>();
@@ -77,76 +95,16 @@ export class EdgeMetrics {
   /** Cache counters of checkers that were replaced by a reload, so the exported totals never go back. */
   private readonly retiredTotals: Record<CacheCounterKey, number> = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly retiring = new Set<ExistenceChecker>();
+  /** Where the generation in use is found; unset until the first one is built. */
+  private generations: { readonly current: MeteredGeneration } | undefined;
 
-  constructor(private readonly options: MetricsOptions) {
-    const registers = [this.registry];
+  constructor(options: MetricsOptions) {
     for (const collector of [this.requests, this.duration, this.blobRedirects, this.repoRequests, this.checks, this.checkDuration]) {
       register(this.registry, collector);
     }
-
-    for (const key of CACHE_COUNTERS) {
-      const counter: Counter = new Counter({
-        name: `${PREFIX}existence_cache_${key}_total`,
-        help: CACHE_HELP[key],
-        registers,
-        collect: () => {
-          counter.reset();
-          counter.inc(this.cacheTotal(key));
-        },
-      });
-    }
-    const cacheEntries: Gauge = new Gauge({
-      name: `${PREFIX}existence_cache_entries`,
-      help: 'Answers held in the existence cache (summed over workers).',
-      registers,
-      collect: () => cacheEntries.set(this.stats()?.size ?? 0),
-    });
-    const inflight: Gauge = new Gauge({
-      name: `${PREFIX}existence_checks_inflight`,
-      help: 'Existence HEADs running now.',
-      registers,
-      collect: () => inflight.set(this.stats()?.inflight ?? 0),
-    });
-    const bucketState: Gauge<'bucket' | 'state'> = new Gauge({
-      name: `${PREFIX}bucket_state`,
-      help: 'Circuit-breaker state of each configured bucket: 1 for the current state (with --workers, the number of workers seeing it).',
-      labelNames: ['bucket', 'state'],
-      registers,
-      collect: () => {
-        bucketState.reset();
-        const rt = this.options.runtime();
-        if (rt === undefined) return;
-        const health = rt.checker.stats().buckets;
-        for (const bucket of rt.config.buckets) {
-          const state = health[bucket.name]?.state ?? 'closed';
-          for (const candidate of HEALTH_STATES) bucketState.set({ bucket: bucket.name, state: candidate }, candidate === state ? 1 : 0);
-        }
-      },
-    });
-    const rangesLoaded: Gauge = new Gauge({
-      name: `${PREFIX}geo_ranges_loaded`,
-      help: '1 when the cloud ranges MMDB is loaded, else 0 (clients are then located by geography only).',
-      registers,
-      aggregator: 'min',
-      collect: () => rangesLoaded.set(this.options.runtime()?.geo.rangesLoaded === true ? 1 : 0),
-    });
-    const rangesAge: Gauge = new Gauge({
-      name: `${PREFIX}geo_ranges_age_seconds`,
-      help: 'Seconds since the loaded cloud ranges were built (absent when none are loaded).',
-      registers,
-      aggregator: 'max',
-      collect: () => {
-        rangesAge.reset();
-        const builtAt = this.options.runtime()?.geo.rangesBuiltAt;
-        if (builtAt !== undefined) rangesAge.set(Math.max(0, (Date.now() - builtAt.getTime()) / 1000));
-      },
-    });
-    const limited: Gauge = new Gauge({
-      name: `${PREFIX}rate_limit_clients`,
-      help: 'Client addresses (IPv6: /64 prefixes) the rate limiter currently tracks; 0 when limits are off.',
-      registers,
-      collect: () => limited.set(this.options.rateLimitClients?.() ?? 0),
-    });
+    this.registerCacheFigures();
+    registerGenerationFigures(this.registry, () => this.generations?.current);
+    const registers = [this.registry];
     this.reloads = new Counter({
       name: `${PREFIX}reloads_total`,
       help: 'Configuration reloads (SIGHUP, POST /reload, geo refresh) by result; with --workers, counted once per worker.',
@@ -155,12 +113,6 @@ export class EdgeMetrics {
     });
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
-    this.geoRefreshes = new Counter({
-      name: `${PREFIX}geo_refreshes_total`,
-      help: 'Background cloud-range feed refreshes (geo.refresh) by result.',
-      labelNames: ['result'],
-      registers,
-    });
     this.lastReload = new Gauge({
       name: `${PREFIX}config_loaded_timestamp_seconds`,
       help: 'Unix time the running configuration was loaded (start or last successful reload).',
@@ -178,11 +130,33 @@ export class EdgeMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  /** From now on the scrape-time figures read `holder.current`, whatever a reload puts there. */
+  follow(holder: { readonly current: MeteredGeneration }): void {
+    this.generations = holder;
+  }
+
+  private registerCacheFigures(): void {
+    const registers = [this.registry];
+    for (const key of CACHE_COUNTERS) {
+      const counter: Counter = new Counter({
+        name: `${PREFIX}existence_cache_${key}_total`,
+        help: CACHE_HELP[key],
+        registers,
+        collect: () => {
+          counter.reset();
+          counter.inc(this.cacheTotal(key));
+        },
+      });
+    }
+    scrapedGauge(this.registry, 'existence_cache_entries', 'Answers held in the existence cache (summed over workers).', () => this.stats()?.size ?? 0);
+    scrapedGauge(this.registry, 'existence_checks_inflight', 'Existence HEADs running now.', () => this.stats()?.inflight ?? 0);
+  }
+
   /**
    * The app's per-request hook. The fast path is Map lookups and increments; the first request
    * of a label combination takes the slow path that creates its cell.
    */
-  readonly onRequest = (record: RequestRecord, rt: Runtime): void => {
+  readonly onRequest = (record: AnsweredRequest, rt: MeteredGeneration): void => {
     const { kind, target, status } = record;
     const slot = methodSlot(record.method);
     const cell = this.requestCells.get(kind)?.get(target)?.get(status)?.[slot] ?? this.newRequestCell(kind, target, status, slot);
@@ -222,13 +196,9 @@ export class EdgeMetrics {
     getOrCreate(this.checkDurationCells, bucketName, () => this.checkDuration.cell({ bucket: bucketName })).observe(durationMs / 1000);
   };
 
-  reloaded(result: 'success' | 'failure'): void {
+  reloaded(result: Outcome): void {
     this.reloads.inc({ result });
     if (result === 'success') this.lastReload.setToCurrentTime();
-  }
-
-  geoRefreshed(result: 'success' | 'failure'): void {
-    this.geoRefreshes.inc({ result });
   }
 
   /** A reload replaced this checker: keep counting it until it is closed. */
@@ -263,7 +233,7 @@ export class EdgeMetrics {
   }
 
   private stats(): ExistenceStats | undefined {
-    return this.options.runtime()?.checker.stats();
+    return this.generations?.current.checker.stats();
   }
 
   private cacheTotal(key: CacheCounterKey): number {

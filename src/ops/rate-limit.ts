@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/types.js';
-import type { AppHooks } from '../server/app.js';
 import { ipv6Groups } from '../net/ip.js';
 import { fullBucket, takeToken, type BucketRule, type BucketState } from './token-bucket.js';
 
@@ -61,31 +60,11 @@ export class RateLimiter {
 }
 
 /**
- * Installs the app's rate-limit hook only while `limits.per_ip_rps` is above 0, so that with
- * limits off a request pays one property check. New limits (a reload) start from full buckets.
+ * The limiter a runtime generation carries: none at all while `limits.per_ip_rps` is 0, so that
+ * with limits off a request pays one property check. A reload with unchanged limits keeps the
+ * previous generation's limiter (and every client's bucket); new limits start from full buckets.
  */
-export class LimitSwitch {
-  private limiter: RateLimiter | undefined;
-
-  constructor(
-    private readonly hooks: AppHooks,
-    private readonly now: MillisecondClock = monotonicMs,
-  ) {}
-
-  apply(limits: Config['limits']): void {
-    if (limits.per_ip_rps <= 0) {
-      this.limiter = undefined;
-      this.hooks.rateLimit = undefined;
-      return;
-    }
-    if (this.limiter?.sameLimits(limits)) return;
-    const limiter = new RateLimiter(limits, this.now);
-    this.limiter = limiter;
-    this.hooks.rateLimit = (ip) => limiter.wait(ip);
-  }
-
-  /** Clients tracked now, or undefined when limits are off. */
-  get clients(): number | undefined {
-    return this.limiter?.size;
-  }
+export function limiterFor(limits: Config['limits'], previous: RateLimiter | undefined, now: MillisecondClock = monotonicMs): RateLimiter | undefined {
+  if (limits.per_ip_rps <= 0) return undefined;
+  return previous?.sameLimits(limits) ? previous : new RateLimiter(limits, now);
 }

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { Runtime, RuntimeHolder } from '../server/runtime.js';
+import type { Outcome } from './metrics.js';
 
 /** What a reload did, as POST /reload answers it and the log records it. */
 export interface ReloadReport {
@@ -17,37 +17,12 @@ export interface ReloadReport {
   workers?: Array<ReloadReport & { pid: number | undefined }>;
 }
 
-/** Settings bound to sockets at start: a reload cannot move a listener. */
-export type PinnedSettings = Pick<Config, 'listen' | 'admin'>;
-
-export interface ReloaderOptions {
-  /** The `--config` file (undefined = REGISTRY_EDGE_CONFIG or the embedded default). */
-  file: string | undefined;
-  env: NodeJS.ProcessEnv;
-  /** Command-line overrides applied to every loaded config, as at start (`--port`). */
-  override: (config: Config) => void;
-  holder: RuntimeHolder;
-  logger: Logger;
-  build: (loaded: LoadedConfig) => Promise<Runtime>;
-  /** The new runtime is in place; `previous` still serves the requests that started on it. */
-  onSwap?: (next: Runtime, previous: Runtime) => void;
-  /** `previous` was closed. */
-  onClosed?: (previous: Runtime) => void;
-  onResult?: (result: 'success' | 'failure') => void;
-  /** How long a replaced runtime stays open for the requests still using it. */
-  graceMs?: (previous: Runtime) => number;
-}
-
-/** Margin on top of the longest time a request can keep using a runtime. */
-const CLOSE_MARGIN_MS = 1000;
-
-/**
- * A request holds the runtime it started with until it answers; the slowest answer waits for
- * one existence HEAD per candidate bucket, each bounded by the check timeout.
- */
-export function defaultGraceMs(previous: Runtime): number {
-  const { blobs } = previous.config;
-  return blobs.check.timeout_ms * blobs.candidates + CLOSE_MARGIN_MS;
+/** Command-line settings that win over the file and the environment, at start and on every reload. */
+export interface Overrides {
+  /** `--port` */
+  port?: number;
+  /** `--admin-port` */
+  adminPort?: number;
 }
 
 /** Dotted names of the fields that differ between two sections, e.g. `listen.port`. */
@@ -59,17 +34,85 @@ export function changedFields(section: string, running: object, wanted: object):
 }
 
 /**
- * Re-reads the configuration and every file it names, builds a complete new runtime, and swaps
- * it in atomically; any error leaves the running state untouched. Reloads run one at a time.
+ * Where a serving process reads its configuration: the `--config` file (or REGISTRY_EDGE_CONFIG,
+ * or the embedded default) with the environment and the command line applied. The listeners'
+ * settings are bound to sockets at start, so every later read keeps the first ones and names
+ * those the file changed.
  */
-export class Reloader {
-  private queue: Promise<unknown> = Promise.resolve();
-  private readonly pending = new Map<Runtime, NodeJS.Timeout>();
+export class ConfigSource {
+  readonly first: LoadedConfig;
 
   constructor(
-    private readonly options: ReloaderOptions,
-    private readonly pinned: PinnedSettings,
-  ) {}
+    private readonly file: string | undefined,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly overrides: Overrides = {},
+  ) {
+    this.first = this.read();
+  }
+
+  /** The configuration a reload would run now, and the settings only a restart can change. */
+  next(): { loaded: LoadedConfig; restartNeeded: string[] } {
+    const loaded = this.read();
+    const { listen, admin } = this.first.config;
+    const restartNeeded = [...changedFields('listen', listen, loaded.config.listen), ...changedFields('admin', admin, loaded.config.admin)];
+    // The runtime describes what is in effect, and the listeners keep their start-up settings.
+    loaded.config.listen = listen;
+    loaded.config.admin = admin;
+    return { loaded, restartNeeded };
+  }
+
+  private read(): LoadedConfig {
+    const loaded = loadConfig(this.file, this.env);
+    if (this.overrides.port !== undefined) loaded.config.listen.port = this.overrides.port;
+    if (this.overrides.adminPort !== undefined) loaded.config.admin.port = this.overrides.adminPort;
+    return loaded;
+  }
+}
+
+/** What the Reloader needs to know of a runtime generation. */
+export interface Generation {
+  readonly source: string;
+  readonly config: Pick<Config, 'blobs'>;
+  readonly geo: { readonly rangesLoaded: boolean };
+  close(): Promise<void>;
+}
+
+export interface ReloaderOptions<G extends Generation> {
+  config: ConfigSource;
+  holder: { readonly current: G; swap(next: G): G };
+  logger: Logger;
+  /** Builds the next generation; `previous` is the one in use (a rate limiter may carry over). */
+  build: (loaded: LoadedConfig, previous: G) => Promise<G>;
+  /** The new generation is in place; `previous` still serves the requests that started on it. */
+  onSwap?: (next: G, previous: G) => void;
+  /** `previous` was closed. */
+  onClosed?: (previous: G) => void;
+  onResult?: (result: Outcome) => void;
+  /** How long a replaced generation stays open for the requests still using it. */
+  graceMs?: (previous: G) => number;
+}
+
+/** Margin on top of the longest time a request can keep using a runtime. */
+const CLOSE_MARGIN_MS = 1000;
+
+/**
+ * A request holds the runtime it started with until it answers; the slowest answer waits for
+ * one existence HEAD per candidate bucket, each bounded by the check timeout.
+ */
+export function defaultGraceMs(previous: Generation): number {
+  const { blobs } = previous.config;
+  return blobs.check.timeout_ms * blobs.candidates + CLOSE_MARGIN_MS;
+}
+
+/**
+ * Re-reads the configuration and every file it names, builds a complete new generation, and
+ * swaps it in atomically; any error leaves the running state untouched. Reloads run one at a time.
+ */
+export class Reloader<G extends Generation> {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly pending = new Map<G, NodeJS.Timeout>();
+
+  constructor(private readonly options: ReloaderOptions<G>) {}
 
   reload(reason: string): Promise<ReloadReport> {
     const next = this.queue.then(() => this.reloadNow(reason));
@@ -77,36 +120,29 @@ export class Reloader {
     return next;
   }
 
-  /** Closes replaced runtimes at once (the server has already drained). */
+  /** Closes replaced generations at once (the server has already drained). */
   async closeRetired(): Promise<void> {
-    const runtimes = [...this.pending.keys()];
+    const retired = [...this.pending.keys()];
     for (const timer of this.pending.values()) clearTimeout(timer);
-    await Promise.all(runtimes.map((rt) => this.closeNow(rt)));
+    await Promise.all(retired.map((generation) => this.closeNow(generation)));
   }
 
   private async reloadNow(reason: string): Promise<ReloadReport> {
-    const { logger } = this.options;
-    let runtime: Runtime;
+    const { logger, holder } = this.options;
+    let next: G;
     let restartNeeded: string[];
     try {
-      const loaded = loadConfig(this.options.file, this.options.env);
-      this.options.override(loaded.config);
-      restartNeeded = [
-        ...changedFields('listen', this.pinned.listen, loaded.config.listen),
-        ...changedFields('admin', this.pinned.admin, loaded.config.admin),
-      ];
-      // The runtime describes what is in effect, and the listeners keep their start-up settings.
-      loaded.config.listen = this.pinned.listen;
-      loaded.config.admin = this.pinned.admin;
-      runtime = await this.options.build(loaded);
+      const wanted = this.options.config.next();
+      restartNeeded = wanted.restartNeeded;
+      next = await this.options.build(wanted.loaded, holder.current);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       logger.error({ reason, error: message }, 'reload failed; the running configuration stays');
       this.options.onResult?.('failure');
       return { ok: false, error: message };
     }
-    const previous = this.options.holder.swap(runtime);
-    this.options.onSwap?.(runtime, previous);
+    const previous = holder.swap(next);
+    this.options.onSwap?.(next, previous);
     this.options.onResult?.('success');
     if (restartNeeded.length > 0) {
       logger.warn({ fields: restartNeeded }, 'reload: these settings only change on restart; the running values stay');
@@ -115,11 +151,11 @@ export class Reloader {
     const timer = setTimeout(() => void this.closeNow(previous), graceMs);
     timer.unref();
     this.pending.set(previous, timer);
-    logger.info({ reason, config: runtime.source, geo_ranges: runtime.geo.rangesLoaded, close_previous_in_ms: graceMs }, 'reloaded');
-    return { ok: true, source: runtime.source, restart_needed: restartNeeded };
+    logger.info({ reason, config: next.source, geo_ranges: next.geo.rangesLoaded, close_previous_in_ms: graceMs }, 'reloaded');
+    return { ok: true, source: next.source, restart_needed: restartNeeded };
   }
 
-  private async closeNow(previous: Runtime): Promise<void> {
+  private async closeNow(previous: G): Promise<void> {
     if (!this.pending.delete(previous)) return;
     try {
       await previous.close();

@@ -3,6 +3,7 @@
  * no I/O. Works on the target exactly as the client sent it (never decoded), so `%2e%2e`,
  * `%2F` and friends simply fail the grammar instead of being interpreted.
  */
+import { DIGEST_FORM, isValidDigest } from './digest.js';
 
 export type OciErrorCode =
   | 'NAME_INVALID'
@@ -35,13 +36,12 @@ export const MAX_NAME_LENGTH = 255;
 // distribution-spec: path-component = [a-z0-9]+ (separator [a-z0-9]+)*, separator = [_.] | __ | [-]+
 const NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-// Only the registered algorithms, at their exact lengths: anything else could not name a blob.
-const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
 // Query strings are copied into Location verbatim, so they must be safe header bytes.
 const SAFE_QUERY = /^[\x21-\x22\x24-\x7e]*$/;
 
 const INVALID_QUERY: Route = invalid('UNSUPPORTED', 'query string contains characters that are not allowed');
+const DIGEST_ERROR: Route = invalid('DIGEST_INVALID', `invalid digest: expected ${DIGEST_FORM}`);
 
 function invalid(code: OciErrorCode, message: string): Route {
   return { kind: 'invalid', code, message };
@@ -58,27 +58,6 @@ function nameError(name: string): Route {
       ? `repository name longer than ${MAX_NAME_LENGTH} characters`
       : 'invalid repository name: components must match [a-z0-9]+((.|_|__|-+)[a-z0-9]+)* separated by /',
   );
-}
-
-function digestError(): Route {
-  return invalid('DIGEST_INVALID', 'invalid digest: expected sha256:<64 hex> or sha512:<128 hex>, lower case');
-}
-
-const SHA256_LENGTH = 'sha256:'.length + 64;
-
-/**
- * The digest grammar, with the overwhelmingly common sha256 checked by hand: a loop over 64
- * character codes is several times cheaper than the alternation regex on every blob request.
- */
-export function isValidDigest(digest: string): boolean {
-  if (digest.length === SHA256_LENGTH && digest.startsWith('sha256:')) {
-    for (let i = 7; i < SHA256_LENGTH; i++) {
-      const c = digest.charCodeAt(i);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-    }
-    return true;
-  }
-  return DIGEST.test(digest);
 }
 
 export function classify(target: string): Route {
@@ -107,7 +86,7 @@ export function classify(target: string): Route {
     case 'manifests': {
       if (!validName(name)) return nameError(name);
       if (leaf.includes(':')) {
-        if (!isValidDigest(leaf)) return digestError();
+        if (!isValidDigest(leaf)) return DIGEST_ERROR;
         return { kind: 'manifest', name, reference: leaf, signature: false };
       }
       if (!TAG.test(leaf)) {
@@ -118,12 +97,12 @@ export function classify(target: string): Route {
     case 'blobs': {
       if (leaf === 'uploads') return { kind: 'unsupported' };
       if (!validName(name)) return nameError(name);
-      if (!isValidDigest(leaf)) return digestError();
+      if (!isValidDigest(leaf)) return DIGEST_ERROR;
       return { kind: 'blob', name, digest: leaf };
     }
     case 'referrers': {
       if (!validName(name)) return nameError(name);
-      if (!isValidDigest(leaf)) return digestError();
+      if (!isValidDigest(leaf)) return DIGEST_ERROR;
       if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
       return { kind: 'referrers', name, digest: leaf, query };
     }

@@ -1,14 +1,47 @@
-import type { OciErrorCode, Route } from './classify.js';
+import type { OciErrorCode, Route, RouteKind } from './classify.js';
+import type { ClientLocation } from '../geo/types.js';
 import { originUrl, type RoutingPlan } from './plan.js';
+
+/** What the log line and the metrics call a request: its route, or why it never got one. */
+export type AnswerKind = RouteKind | 'method_not_allowed';
 
 export type RedirectTarget = 'origin' | 'signatures' | 'info' | 'privacy';
 
-/** Everything but blobs is decided from the route and the configuration alone. */
-export type Decision =
-  | { type: 'redirect'; location: string; target: RedirectTarget }
-  | { type: 'ping' }
-  | { type: 'blob'; name: string; digest: string }
-  | { type: 'error'; status: number; code: OciErrorCode | undefined; message: string };
+/** A 307. Every redirect, blob or not, has this one shape (built by `redirect`). */
+export interface RedirectAnswer {
+  readonly type: 'redirect';
+  readonly kind: AnswerKind;
+  readonly location: string;
+  /** A RedirectTarget, or the name of the bucket a blob goes to. */
+  readonly target: string;
+  /** Repository name, when the route has one. */
+  readonly repo: string | undefined;
+  /** Where a blob's client is; undefined for other routes. */
+  readonly client: ClientLocation | undefined;
+  /** Why a blob went to the origin rather than to a bucket; undefined otherwise. */
+  readonly reason: string | undefined;
+}
+
+export interface PingAnswer {
+  readonly type: 'ping';
+  readonly kind: 'ping';
+}
+
+export interface ErrorAnswer {
+  readonly type: 'error';
+  readonly kind: AnswerKind;
+  readonly status: number;
+  /** The OCI error code; undefined for the plain-text 404 outside /v2/. */
+  readonly code: OciErrorCode | undefined;
+  readonly message: string;
+  readonly repo: string | undefined;
+}
+
+/** How one request is answered: everything the response and its log line need. */
+export type Answer = RedirectAnswer | PingAnswer | ErrorAnswer;
+
+/** Every route but a blob's: decided from the route and the configuration alone. */
+export type StaticRoute = Exclude<Route, { kind: 'blob' }>;
 
 export const ALLOWED_METHODS = 'GET, HEAD';
 
@@ -16,39 +49,52 @@ export function isReadMethod(method: string): boolean {
   return method === 'GET' || method === 'HEAD';
 }
 
-const NOT_FOUND: Decision = { type: 'error', status: 404, code: undefined, message: '404 page not found' };
-const UNSUPPORTED: Decision = {
-  type: 'error',
-  status: 404,
-  code: 'UNSUPPORTED',
-  message: 'this registry front door serves pulls only: /v2/<name>/manifests|blobs|tags/list|referrers',
-};
-const CATALOG: Decision = { type: 'error', status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' };
-const TOO_LONG: Decision = { type: 'error', status: 414, code: 'UNSUPPORTED', message: 'request target too long' };
-const PING: Decision = { type: 'ping' };
+export function redirect(
+  kind: AnswerKind,
+  location: string,
+  target: string,
+  repo: string | undefined,
+  client?: ClientLocation,
+  reason?: string,
+): RedirectAnswer {
+  return { type: 'redirect', kind, location, target, repo, client, reason };
+}
 
-export function decide(route: Route, plan: RoutingPlan): Decision {
+export function refusal(kind: AnswerKind, status: number, code: OciErrorCode | undefined, message: string, repo?: string): ErrorAnswer {
+  return { type: 'error', kind, status, code, message, repo };
+}
+
+export const METHOD_NOT_ALLOWED = refusal('method_not_allowed', 405, 'UNSUPPORTED', 'method not allowed: this front door serves pulls only (GET, HEAD)');
+
+const PLAIN_NOT_FOUND = '404 page not found';
+const NOT_FOUND = refusal('not_found', 404, undefined, PLAIN_NOT_FOUND);
+const NO_INFO = refusal('root', 404, undefined, PLAIN_NOT_FOUND);
+const NO_PRIVACY = refusal('privacy', 404, undefined, PLAIN_NOT_FOUND);
+const UNSUPPORTED = refusal('unsupported', 404, 'UNSUPPORTED', 'this registry front door serves pulls only: /v2/<name>/manifests|blobs|tags/list|referrers');
+const CATALOG = refusal('catalog', 404, 'UNSUPPORTED', 'catalog listing is not supported');
+const TOO_LONG = refusal('too_long', 414, 'UNSUPPORTED', 'request target too long');
+const PING: PingAnswer = { type: 'ping', kind: 'ping' };
+
+export function decide(route: StaticRoute, plan: RoutingPlan): Answer {
   switch (route.kind) {
     case 'ping':
       return PING;
     case 'manifest':
       return route.signature
-        ? { type: 'redirect', location: originUrl(plan.signaturesPrefix, route.name, `manifests/${route.reference}`), target: plan.config.signatures.url === '' ? 'origin' : 'signatures' }
-        : { type: 'redirect', location: originUrl(plan.originPrefix, route.name, `manifests/${route.reference}`), target: 'origin' };
-    case 'blob':
-      return { type: 'blob', name: route.name, digest: route.digest };
+        ? redirect('manifest', originUrl(plan.signaturesPrefix, route.name, `manifests/${route.reference}`), plan.config.signatures.url === '' ? 'origin' : 'signatures', route.name)
+        : redirect('manifest', originUrl(plan.originPrefix, route.name, `manifests/${route.reference}`), 'origin', route.name);
     case 'tags':
-      return { type: 'redirect', location: originUrl(plan.originPrefix, route.name, `tags/list${route.query}`), target: 'origin' };
+      return redirect('tags', originUrl(plan.originPrefix, route.name, `tags/list${route.query}`), 'origin', route.name);
     case 'referrers':
-      return { type: 'redirect', location: originUrl(plan.originPrefix, route.name, `referrers/${route.digest}${route.query}`), target: 'origin' };
+      return redirect('referrers', originUrl(plan.originPrefix, route.name, `referrers/${route.digest}${route.query}`), 'origin', route.name);
     case 'root':
-      return plan.config.info_url === '' ? NOT_FOUND : { type: 'redirect', location: plan.config.info_url, target: 'info' };
+      return plan.config.info_url === '' ? NO_INFO : redirect('root', plan.config.info_url, 'info', undefined);
     case 'privacy':
-      return plan.config.privacy_url === '' ? NOT_FOUND : { type: 'redirect', location: plan.config.privacy_url, target: 'privacy' };
+      return plan.config.privacy_url === '' ? NO_PRIVACY : redirect('privacy', plan.config.privacy_url, 'privacy', undefined);
     case 'catalog':
       return CATALOG;
     case 'invalid':
-      return { type: 'error', status: 400, code: route.code, message: route.message };
+      return refusal('invalid', 400, route.code, route.message);
     case 'too_long':
       return TOO_LONG;
     case 'unsupported':

@@ -1,24 +1,25 @@
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
-import { classify, type Route, type RouteKind } from '../routing/classify.js';
-import { ALLOWED_METHODS, decide, isReadMethod, ociErrorBody, type Decision } from '../routing/decide.js';
+import { ALLOWED_METHODS, ociErrorBody, type Answer, type AnswerKind, type ErrorAnswer } from '../routing/decide.js';
+import { decideRequest, type ClientAddress } from '../routing/request.js';
 import { resolveClientIp, truncateIp, type ClientIpResult, type IpFamily } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Logger } from '../log.js';
-import { routeBlob, type BlobOutcome } from './route-blob.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
 /** What happened to one request, for logs and metrics. */
 export interface RequestRecord {
   method: string;
-  kind: RouteKind | 'method_not_allowed' | 'rate_limited';
+  kind: AnswerKind | 'rate_limited';
   status: number;
   /** `origin`, `signatures`, `info`, `privacy`, a bucket name, or `none`. */
   target: string;
   /** Repository name, when the route has one (metrics export it only when asked to). */
   repo: string | undefined;
   client: ClientLocation | undefined;
+  /** Why a blob went to the origin instead of a bucket. */
+  reason: string | undefined;
   ip: string | undefined;
   family: IpFamily | undefined;
   durationMs: number;
@@ -26,12 +27,9 @@ export interface RequestRecord {
 
 export interface AppHooks {
   onRequest?(record: RequestRecord, rt: Runtime): void;
-  /** Seconds the client must wait when over its rate limit, else 0. */
-  rateLimit?(ip: string, rt: Runtime): number;
 }
 
 type Env = { Bindings: HttpBindings };
-type ErrorDecision = Extract<Decision, { type: 'error' }>;
 
 const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' } as const;
 const PING_HEADERS = { ...API_VERSION, 'Content-Length': '0' } as const;
@@ -42,22 +40,26 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * writes such a response straight to node's writeHead without ever creating a Headers object
  * (hono's `c.body` with two or more headers builds one, which showed up in profiles).
  */
-function errorResponse(decision: ErrorDecision, extra?: Record<string, string>): Response {
-  if (decision.code === undefined) {
-    return new Response(`${decision.message}\n`, { status: decision.status, headers: { 'Content-Type': 'text/plain; charset=utf-8', ...extra } });
+function errorResponse(answer: ErrorAnswer): Response {
+  if (answer.code === undefined) {
+    return new Response(`${answer.message}\n`, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
   }
-  return new Response(ociErrorBody(decision.code, decision.message), {
-    status: decision.status,
-    headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, ...extra },
-  });
+  const body = ociErrorBody(answer.code, answer.message);
+  if (answer.kind === 'method_not_allowed') {
+    return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, Allow: ALLOWED_METHODS } });
+  }
+  return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION } });
 }
 
-function redirectTo(location: string): Response {
-  return new Response(null, { status: 307, headers: { Location: location, 'Content-Length': '0' } });
-}
-
-function repoOf(route: Route): string | undefined {
-  return 'name' in route ? route.name : undefined;
+function response(answer: Answer): Response {
+  switch (answer.type) {
+    case 'redirect':
+      return new Response(null, { status: 307, headers: { Location: answer.location, 'Content-Length': '0' } });
+    case 'ping':
+      return new Response(null, { status: 200, headers: PING_HEADERS });
+    case 'error':
+      return errorResponse(answer);
+  }
 }
 
 /**
@@ -106,13 +108,27 @@ class ForwardedMemo {
   }
 }
 
-/** One request in flight: what the log line and the metrics need once it is answered. */
-interface Exchange {
-  rt: Runtime;
-  incoming: IncomingMessage;
-  method: string;
-  started: number;
-  ip: ClientIpResult | undefined;
+/** One request in flight: what the decision may ask, and what the log line and the metrics need once it is answered. */
+class Exchange implements ClientAddress {
+  ip: ClientIpResult | undefined = undefined;
+  readonly started = performance.now();
+
+  constructor(
+    readonly rt: Runtime,
+    readonly incoming: IncomingMessage,
+    readonly method: string,
+    private readonly forwarded: ForwardedMemo,
+  ) {}
+
+  /** Resolved at most once per request, for the decision, the rate limit or the log line. */
+  clientIp(): ClientIpResult {
+    if (this.ip === undefined) {
+      const hops = this.rt.config.client_ip.trusted_hops;
+      const peer = this.incoming.socket.remoteAddress;
+      this.ip = hops > 0 ? this.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), peer, hops) : resolveClientIp(peer, undefined, 0);
+    }
+    return this.ip;
+  }
 }
 
 /**
@@ -125,40 +141,32 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   // catch-all handler: a constant path spares it parsing every URL (1.4% of a redirect's CPU).
   const app = new Hono<Env>({ getPath: () => '/' });
   const forwarded = new ForwardedMemo();
-  const clientIpOf = (incoming: IncomingMessage, rt: Runtime): ClientIpResult => {
-    const hops = rt.config.client_ip.trusted_hops;
-    return hops > 0 ? forwarded.resolve(forwardedFor(incoming.rawHeaders), incoming.socket.remoteAddress, hops) : resolveClientIp(incoming.socket.remoteAddress, undefined, 0);
-  };
 
-  const record = (
-    x: Exchange,
-    kind: RequestRecord['kind'],
-    status: number,
-    target: string,
-    repo?: string,
-    client?: ClientLocation,
-  ): void => {
+  const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string): void => {
     const durationMs = performance.now() - x.started;
-    const logged = logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
-    if (x.ip === undefined && logged && x.rt.config.log.client_ip !== 'none') x.ip = clientIpOf(x.incoming, x.rt);
-    const ip = x.ip?.ok ? x.ip : undefined;
-    const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, ip: ip?.ip, family: ip?.family, durationMs };
+    const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
+    const ip = x.ip === undefined && !(logged && x.rt.config.log.client_ip !== 'none') ? undefined : x.clientIp();
+    const known = ip?.ok ? ip : undefined;
+    const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs };
     hooks.onRequest?.(entry, x.rt);
-    if (logged) logRequest(logger, x.rt, entry);
+    if (logged) logRequest(x.rt.logger, x.rt, entry);
   };
 
-  const blobRedirect = (x: Exchange, repo: string, outcome: BlobOutcome): Response => {
-    record(x, 'blob', 307, outcome.target, repo, outcome.client);
-    return redirectTo(outcome.location);
+  const answer = (x: Exchange, settled: Answer): Response => {
+    if (settled.type === 'redirect') record(x, settled.kind, 307, settled.target, settled.repo, settled.client, settled.reason);
+    else if (settled.type === 'error') record(x, settled.kind, settled.status, 'none', settled.repo);
+    else record(x, settled.kind, 200, 'none');
+    return response(settled);
   };
 
   app.all('*', (c): Response | Promise<Response> => {
     const incoming = c.env.incoming;
-    const x: Exchange = { rt: holder.current, incoming, method: incoming.method ?? 'GET', started: performance.now(), ip: undefined };
+    const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET', forwarded);
 
-    if (hooks.rateLimit !== undefined) {
-      x.ip = clientIpOf(incoming, x.rt);
-      const wait = x.ip.ok ? hooks.rateLimit(x.ip.ip, x.rt) : 0;
+    const limiter = x.rt.limiter;
+    if (limiter !== undefined) {
+      const ip = x.clientIp();
+      const wait = ip.ok ? limiter.wait(ip.ip) : 0;
       if (wait > 0) {
         record(x, 'rate_limited', 429, 'none');
         return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {
@@ -168,38 +176,10 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
       }
     }
 
-    if (!isReadMethod(x.method)) {
-      record(x, 'method_not_allowed', 405, 'none');
-      return errorResponse(
-        { type: 'error', status: 405, code: 'UNSUPPORTED', message: 'method not allowed: this front door serves pulls only (GET, HEAD)' },
-        { Allow: ALLOWED_METHODS },
-      );
-    }
-
-    const route = classify(incoming.url ?? '/');
-    const decision = decide(route, x.rt.plan);
-    switch (decision.type) {
-      case 'redirect':
-        record(x, route.kind, 307, decision.target, repoOf(route));
-        return redirectTo(decision.location);
-      case 'ping':
-        record(x, route.kind, 200, 'none');
-        return new Response(null, { status: 200, headers: PING_HEADERS });
-      case 'error':
-        record(x, route.kind, decision.status, 'none', repoOf(route));
-        return errorResponse(decision);
-      case 'blob': {
-        const ip = (x.ip ??= clientIpOf(incoming, x.rt));
-        if (!ip.ok) {
-          record(x, route.kind, 400, 'none', decision.name);
-          return errorResponse({ type: 'error', status: 400, code: 'UNSUPPORTED', message: `cannot determine the client address: ${ip.reason}` });
-        }
-        const outcome = routeBlob(x.rt, decision.name, decision.digest, ip.ip, ip.family);
-        // Only a cache miss pays for a closure; the warm path stays allocation-light.
-        if (outcome instanceof Promise) return outcome.then((settled) => blobRedirect(x, decision.name, settled));
-        return blobRedirect(x, decision.name, outcome);
-      }
-    }
+    const decided = decideRequest(x.rt, x.method, incoming.url ?? '/', x);
+    // Only a cache miss pays for a closure; every other answer is synchronous.
+    if (decided instanceof Promise) return decided.then((settled) => answer(x, settled));
+    return answer(x, decided);
   });
 
   app.onError((error, c) => {
@@ -222,6 +202,7 @@ function logRequest(logger: Logger, rt: Runtime, record: RequestRecord): void {
     bucket: record.kind === 'blob' && record.target !== 'origin' && record.target !== 'none' ? record.target : undefined,
     provider: record.client?.provider,
     region: record.client?.region,
+    reason: record.reason,
     client_ip: ip,
     ms: Math.round(record.durationMs * 1000) / 1000,
   };

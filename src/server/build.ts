@@ -1,11 +1,12 @@
 import { dirname, join } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
-import { dataPath, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Logger } from '../log.js';
+import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
 
@@ -14,8 +15,11 @@ export interface BuildOptions {
   now?: () => number;
   /** Called after every existence HEAD (the metrics feed a latency histogram from it). */
   onCheck?: CheckHook;
+  /** Clock for the rate limiter (tests inject one). */
+  limiterClock?: MillisecondClock;
+  /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
+  previous?: Runtime;
 }
-
 
 /** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
 export function nearestRanker(regions: RegionCoordinates): BucketRanker {
@@ -29,10 +33,11 @@ export function nearestRanker(regions: RegionCoordinates): BucketRanker {
 export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options: BuildOptions = {}): Promise<Runtime> {
   const { config } = loaded;
   const inventory = config.blobs.inventory === '' ? undefined : await loadInventory(config.blobs.inventory);
-  const geoLogger = logger.child({ component: 'geo' });
+  // Everything this generation logs follows its own log.level, requests included.
+  const generationLogger = logger.child({}, { level: config.log.level });
+  const geoLogger = generationLogger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
-  const ranges = dataPath(config.geo.ranges, loaded.source);
-  const locations = config.geo.locations.map((path) => dataPath(path, loaded.source));
+  const { ranges, locations } = config.geo;
   const compact = join(dirname(ranges), COMPACT_LOCATIONS_FILE);
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
   // (routing.others: nearest) or the operator named files. Cloud clients never need it.
@@ -53,7 +58,7 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
     inventory,
     now: options.now,
     onCheck: options.onCheck,
-    logger: logger.child({ component: 'blobs' }),
+    logger: generationLogger.child({ component: 'blobs' }),
     headers: { 'User-Agent': 'registry-edge' },
   });
   return assembleRuntime({
@@ -62,6 +67,8 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
     rank,
     checker,
     distanceKm,
+    limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),
+    logger: generationLogger,
     geo: {
       rangesLoaded: locator.rangesBuiltAt !== undefined,
       rangesBuiltAt: locator.rangesBuiltAt,

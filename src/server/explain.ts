@@ -1,9 +1,8 @@
-import { classify } from '../routing/classify.js';
-import { decide, isReadMethod } from '../routing/decide.js';
-import { blobCandidates } from '../routing/plan.js';
-import { ipFamily, normalizeIp } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
-import { routeBlob, type CheckTrace } from './route-blob.js';
+import type { Answer } from '../routing/decide.js';
+import { bucketBlobUrl } from '../routing/plan.js';
+import { decideRequest, givenClient, newTrace, type DecisionTrace } from '../routing/request.js';
+import type { CheckTrace } from '../routing/route-blob.js';
 import type { Runtime } from './runtime.js';
 
 export interface ExplainRequest {
@@ -21,53 +20,49 @@ export interface Explanation {
   status: number;
   target: string;
   location: string | undefined;
+  /** Why a blob goes to the origin rather than to a bucket. */
+  reason: string | undefined;
   error: string | undefined;
 }
 
 /**
- * The decision for one request and why, produced by the same functions the server runs
- * (classify, decide, blobCandidates, routeBlob), existence checks included.
+ * The decision for one request and why: the request handler's own decision function run with
+ * a trace (existence checks included, so a cold cache sends HEADs as the server would).
  */
 export async function explain(rt: Runtime, request: ExplainRequest): Promise<Explanation> {
-  const base: Explanation = {
-    request,
-    route: 'invalid',
-    client: undefined,
-    candidates: [],
-    checks: [],
-    status: 0,
-    target: 'none',
-    location: undefined,
-    error: undefined,
-  };
-  if (!isReadMethod(request.method)) return { ...base, status: 405, error: 'method not allowed' };
-  const route = classify(request.path);
-  const decision = decide(route, rt.plan);
-  base.route = route.kind;
-  switch (decision.type) {
-    case 'ping':
-      return { ...base, status: 200 };
-    case 'error':
-      return { ...base, status: decision.status, error: decision.code === undefined ? decision.message : `${decision.code}: ${decision.message}` };
+  const trace = newTrace();
+  const answer = await decideRequest(rt, request.method, request.path, givenClient(request.ip), trace);
+  return { request, route: trace.route ?? 'invalid', ...clientPart(rt, trace), checks: trace.checks, ...answerPart(answer) };
+}
+
+/** Routing used what the server sees (locate); the report shows everything known (describe). */
+function clientPart(rt: Runtime, trace: DecisionTrace): Pick<Explanation, 'client' | 'candidates'> {
+  const { ip, digest } = trace;
+  if (ip === undefined || digest === undefined) return { client: undefined, candidates: [] };
+  const client = rt.locator.describe(ip);
+  const distance = rt.distanceKm ?? (() => undefined);
+  const candidates = trace.candidates.map((c) => ({
+    bucket: c.bucket.name,
+    reason: c.reason,
+    url: bucketBlobUrl(c.bucket, digest),
+    distance_km: distance(client, c.bucket.config),
+  }));
+  return { client: { ip, ...client }, candidates };
+}
+
+function answerPart(answer: Answer): Pick<Explanation, 'status' | 'target' | 'location' | 'reason' | 'error'> {
+  switch (answer.type) {
     case 'redirect':
-      return { ...base, status: 307, target: decision.target, location: decision.location };
-    case 'blob': {
-      const ip = normalizeIp(request.ip);
-      const family = ipFamily(ip);
-      if (family === undefined) return { ...base, status: 400, error: `invalid client address ${JSON.stringify(request.ip)}` };
-      // Routing sees what the server sees (locate); the report shows everything known (describe).
-      const located = rt.locator.locate(ip);
-      const client = rt.locator.describe(ip);
-      const distance = rt.distanceKm ?? (() => undefined);
-      const candidates = blobCandidates(rt.plan, ip, family, located).map((c) => ({
-        bucket: c.bucket.name,
-        reason: c.reason,
-        url: c.bucket.keyPrefix + decision.digest + c.bucket.keySuffix,
-        distance_km: distance(client, c.bucket.config),
-      }));
-      const checks: CheckTrace[] = [];
-      const outcome = await routeBlob(rt, decision.name, decision.digest, ip, family, checks);
-      return { ...base, client: { ip, ...client }, candidates, checks, status: 307, target: outcome.target, location: outcome.location };
-    }
+      return { status: 307, target: answer.target, location: answer.location, reason: answer.reason, error: undefined };
+    case 'ping':
+      return { status: 200, target: 'none', location: undefined, reason: undefined, error: undefined };
+    case 'error':
+      return {
+        status: answer.status,
+        target: 'none',
+        location: undefined,
+        reason: undefined,
+        error: answer.code === undefined ? answer.message : `${answer.code}: ${answer.message}`,
+      };
   }
 }

@@ -3,6 +3,8 @@ import type { ClientLocation } from '../geo/types.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ExistenceChecker } from '../blobs/types.js';
 import type { Locator } from '../geo/types.js';
+import type { Logger } from '../log.js';
+import type { RateLimiter } from '../ops/rate-limit.js';
 import { buildPlan, type BucketRanker, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
@@ -14,8 +16,9 @@ export interface GeoStatus {
 
 /**
  * One consistent generation of everything a request reads: configuration, routing plan, geo
- * data and existence cache. A reload builds a new one and swaps it in whole, so no request
- * ever sees half of an old configuration and half of a new one.
+ * data, existence cache, rate limiter and the logger at the configured level. A reload builds
+ * a new one and swaps it in whole, so no request ever sees half of an old configuration and
+ * half of a new one.
  */
 export interface Runtime {
   readonly config: Config;
@@ -24,6 +27,10 @@ export interface Runtime {
   readonly locator: Locator;
   readonly checker: ExistenceChecker;
   readonly geo: GeoStatus;
+  /** Per-client limits; undefined when `limits.per_ip_rps` is 0. */
+  readonly limiter: RateLimiter | undefined;
+  /** At this generation's `log.level`: requests log through it. */
+  readonly logger: Logger;
   /** Great-circle distance from a client to a bucket, when both locations are known. */
   readonly distanceKm: ((client: ClientLocation, bucket: BucketConfig) => number | undefined) | undefined;
   close(): Promise<void>;
@@ -35,6 +42,8 @@ export interface RuntimeParts {
   rank?: BucketRanker;
   checker: ExistenceChecker;
   geo: GeoStatus;
+  limiter?: RateLimiter;
+  logger: Logger;
   distanceKm?: (client: ClientLocation, bucket: BucketConfig) => number | undefined;
   close?: () => Promise<void> | void;
 }
@@ -47,6 +56,8 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
     locator: parts.locator,
     checker: parts.checker,
     geo: parts.geo,
+    limiter: parts.limiter,
+    logger: parts.logger,
     distanceKm: parts.distanceKm,
     async close() {
       await parts.checker.close();

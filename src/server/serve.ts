@@ -1,11 +1,11 @@
 import { createServer, STATUS_CODES, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { MAX_TARGET_LENGTH } from '../routing/classify.js';
 import { ociErrorBody } from '../routing/decide.js';
+import { bind } from '../ops/startup.js';
 import { createApp, type AppHooks } from './app.js';
 import type { RuntimeHolder } from './runtime.js';
 
@@ -129,21 +129,14 @@ export function createPublicServer(listen: Config['listen'], holder: RuntimeHold
       void listener(req, res);
     },
   );
-  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => answerClientError(logger, error, socket));
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => answerClientError(holder.current.logger, error, socket));
   if (listen.max_connections > 0) server.maxConnections = listen.max_connections;
   return { server, isDraining: () => draining, setDraining: () => (draining = true) };
 }
 
 export async function startServer(config: Config, holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}): Promise<RunningServer> {
   const { server, isDraining, setDraining } = createPublicServer(config.listen, holder, logger, hooks);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
+  const address = await bind(server, 'listen', config.listen);
   let stopping: Promise<void> | undefined;
   return {
     server,

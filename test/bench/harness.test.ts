@@ -6,11 +6,12 @@ import { BlockList } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SHARED_RANGES } from '../support/geo.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const RUN = join(ROOT, 'bench', 'run.js');
 const BASELINE = join(ROOT, 'bench', 'baseline.js');
-const SHARED_AWS_FEED = resolve(ROOT, '..', 'shared', 'ranges', 'aws-ip-ranges.json');
+const SHARED_AWS_FEED = join(SHARED_RANGES, 'aws-ip-ranges.json');
 /** Short rounds and few connections: these tests check the harness, not the numbers. */
 const TINY = ['--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic'];
 

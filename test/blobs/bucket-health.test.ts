@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
-import { startHangingBucket, startHttpBucket } from './buckets.js';
-import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, until, closedAfterEach } from './helpers.js';
+import type { CheckNote } from '../../src/blobs/types.js';
+import { get } from '../support/harness.js';
+import { scrape, scratch, startServe, value, writeConfig } from '../support/serve.js';
+import { startHangingBucket, startHttpBucket } from '../support/buckets.js';
+import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from '../support/blobs.js';
+import { until } from '../support/wait.js';
 
 const track = closedAfterEach();
 
@@ -57,7 +61,8 @@ describe('bucket health (circuit breaker)', () => {
     expect(await skipped).toBe('unknown');
     expect(checker.peek(b, digest(4))).toBe('unknown');
     expect(bucket.requests).toHaveLength(3);
-    expect(checker.stats().skipped).toBe(2);
+    // available() passing the bucket over counts too: it is how the request path skips one.
+    expect(checker.stats().skipped).toBe(3);
 
     // Cool-down not over yet.
     clock.advance(9_999);
@@ -73,7 +78,7 @@ describe('bucket health (circuit breaker)', () => {
     expect(checker.available(b)).toBe(false);
     expect(await checker.check(b, digest(6))).toBe('unknown');
     expect(await checker.check(b, digest(5))).toBe('unknown');
-    await until(() => bucket.requests.length === 4);
+    await until('the bucket to see 4 request(s)', () => bucket.requests.length === 4, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(await probe).toBe('unknown');
     expect(bucket.requests).toHaveLength(4);
@@ -191,6 +196,54 @@ describe('bucket health (circuit breaker)', () => {
   });
 });
 
+describe('why a bucket was passed over', () => {
+  it('tells a caller who asks: breaker open, then a probe running; nothing for answers', async () => {
+    const clock = manualClock();
+    const gate = reusableGate();
+    const bucket = track(await startHttpBucket('b', { status: () => 500, gate: gate.wait }));
+    const checker = track(
+      createExistenceChecker({ key: KEY, check: checkConfig({ failure_threshold: 1, cooldown_ms: 1000 }), now: clock.now }),
+    );
+    const note: CheckNote = { cause: undefined };
+    expect(await checker.check(bucket.bucket, digest(1), note)).toBe('unknown');
+    expect(note.cause).toBe('status 500');
+    expect(checker.available(bucket.bucket, note)).toBe(false);
+    expect(note.cause).toBe('breaker open');
+    note.cause = undefined;
+    expect(await checker.check(bucket.bucket, digest(2), note)).toBe('unknown');
+    expect(note.cause).toBe('breaker open');
+
+    clock.advance(1000);
+    gate.close();
+    const probe = checker.check(bucket.bucket, digest(3));
+    expect(checker.available(bucket.bucket, note)).toBe(false);
+    expect(note.cause).toBe('breaker half-open: a probe is running');
+    expect(await checker.check(bucket.bucket, digest(4), note)).toBe('unknown');
+    expect(note.cause).toBe('breaker half-open: a probe is running');
+    bucket.behaviour.status = () => 200;
+    gate.open();
+    expect(await probe).toBe('present');
+    expect(await checker.check(bucket.bucket, digest(3), note)).toBe('present');
+    expect(note.cause).toBeUndefined();
+  });
+
+  it('gives the in-flight limit as the cause of an overflow, and the HEAD\'s cause to every waiter on it', async () => {
+    const gate = reusableGate();
+    gate.close();
+    const bucket = track(await startHttpBucket('b', { status: () => 503, gate: gate.wait }));
+    const checker = track(createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 1, timeout_ms: 5000, failure_threshold: 1000 }) }));
+    const notes = [0, 1, 2].map((): CheckNote => ({ cause: undefined }));
+    const first = checker.check(bucket.bucket, digest(1), notes[0]);
+    const joined = checker.check(bucket.bucket, digest(1), notes[1]);
+    expect(await checker.check(bucket.bucket, digest(2), notes[2])).toBe('unknown');
+    expect(notes[2]?.cause).toBe('in-flight limit: 1 HEADs running');
+    await until('one HEAD in flight', () => bucket.requests.length === 1);
+    gate.open();
+    expect(await Promise.all([first, joined])).toEqual(['unknown', 'unknown']);
+    expect(notes.slice(0, 2).map((n) => n.cause)).toEqual(['status 503', 'status 503']);
+  });
+});
+
 describe('in-flight bound', () => {
   it('sends at most max_inflight HEADs and answers the rest unknown at once', async () => {
     const gate = reusableGate();
@@ -204,7 +257,7 @@ describe('in-flight bound', () => {
     expect(await settledNow(Promise.all(overflowed))).toBe(true);
     expect(new Set(await Promise.all(overflowed))).toEqual(new Set(['unknown']));
     expect(checker.stats()).toMatchObject({ overflow: 95, inflight: 5 });
-    await until(() => bucket.requests.length === 5);
+    await until('the bucket to see 5 request(s)', () => bucket.requests.length === 5, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(await Promise.all(answers.slice(0, 5))).toEqual(['present', 'present', 'present', 'present', 'present']);
     expect(bucket.requests).toHaveLength(5);
@@ -220,7 +273,7 @@ describe('in-flight bound', () => {
       createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 64, timeout_ms: 5000 }) }),
     );
     const answers = Array.from({ length: 10_000 }, (_, n) => checker.check(bucket.bucket, digest(n + 1)));
-    await until(() => bucket.requests.length === 64);
+    await until('the bucket to see 64 request(s)', () => bucket.requests.length === 64, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     await Promise.all(answers);
     expect(bucket.requests).toHaveLength(64);
@@ -233,7 +286,7 @@ describe('in-flight bound', () => {
     const bucket = track(await startHttpBucket('b', { status: () => 200, gate: gate.wait }));
     const checker = track(createExistenceChecker({ key: KEY, check: checkConfig({ max_inflight: 1, timeout_ms: 5000 }) }));
     const answers = Array.from({ length: 100 }, () => checker.check(bucket.bucket, digest(1)));
-    await until(() => bucket.requests.length === 1);
+    await until('the bucket to see 1 request(s)', () => bucket.requests.length === 1, { timeoutMs: 2000, everyMs: 5 });
     gate.open();
     expect(new Set(await Promise.all(answers))).toEqual(new Set(['present']));
     expect(checker.stats()).toMatchObject({ overflow: 0, coalesced: 99 });
@@ -263,5 +316,29 @@ describe('in-flight bound', () => {
     failing.behaviour.status = () => 200;
     expect(await checker.check(failing.bucket, digest(3))).toBe('present');
     expect(checker.stats().buckets.failing?.state).toBe('closed');
+  });
+});
+
+describe('existence_cache_skipped_total', () => {
+  it('counts every request that passes over a bucket whose breaker is open', async () => {
+    const dir = scratch();
+    const bucket = track(await startHttpBucket('failing', { status: () => 503 }));
+    const edge = await startServe(
+      writeConfig(`${dir.path}/edge.yaml`, {
+        origin: { url: 'https://origin.example' },
+        buckets: [{ name: 'failing', url: bucket.url, networks: ['127.0.0.0/8'] }],
+        blobs: { check: { failure_threshold: 1, cooldown_ms: 600_000 } },
+      }),
+    );
+    try {
+      await get(edge.url, `/v2/a/blobs/${digest(1)}`);
+      const before = value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total');
+      for (const n of [2, 3, 4]) expect((await get(edge.url, `/v2/a/blobs/${digest(n)}`)).headers.location).toBe(`https://origin.example/v2/a/blobs/${digest(n)}`);
+      expect(value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total') - before).toBe(3);
+      expect(bucket.requests).toHaveLength(1);
+    } finally {
+      await edge.stop();
+      dir.cleanup();
+    }
   });
 });

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { createExistenceChecker, inventoryKey } from '../../src/blobs/index.js';
-import { startHttpBucket } from './buckets.js';
-import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from './helpers.js';
+import { startHttpBucket } from '../support/buckets.js';
+import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from '../support/blobs.js';
 
 const track = closedAfterEach();
 

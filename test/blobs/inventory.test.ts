@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inventoryKey, loadInventory } from '../../src/blobs/index.js';
-import { digest } from './helpers.js';
+import { digest } from '../support/blobs.js';
 
 let dir: string | undefined;
 afterEach(async () => {

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -10,6 +9,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_OVERRIDES } from '../../src/config/load.js';
 import { updateGeo } from '../../geo/update.js';
+import { startHttpBucket, type HttpBucket } from '../support/buckets.js';
 
 // docs/request-flow.md promises exact answers; this test holds the real server to them. It reads
 // the example configuration, the blob placement table and the examples table from the Markdown,
@@ -151,7 +151,7 @@ const feeds = [...cloudSection.matchAll(/`([a-z0-9-]+\.json)`:\n\n```json\n([\s\
 
 describe('docs/request-flow.md examples against the real server', () => {
   let scratch: string;
-  let buckets: Server;
+  let buckets: HttpBucket | undefined;
   let server: { child: ChildProcess; port: number; output: string[] } | undefined;
   /** Local bucket URL prefix -> the URL written in the document. */
   const documented = new Map<string, string>();
@@ -163,15 +163,15 @@ describe('docs/request-flow.md examples against the real server', () => {
     // HEAD /<bucket>/containers/images/<digest>: 200 when the document's table says the bucket
     // holds that blob, 404 otherwise.
     const key = String(config.blobs.key);
-    buckets = createServer((req, res) => {
-      const [, bucket, ...rest] = (req.url ?? '').split('/');
-      const digest = `/${rest.join('/')}`;
-      const blob = blobTable.find((entry) => key.replace('{digest}', entry.digest) === digest);
-      res.statusCode = blob !== undefined && bucket !== undefined && blob.heldBy.has(bucket) ? 200 : 404;
-      res.end();
+    buckets = await startHttpBucket('flow', {
+      status: (path) => {
+        const [, bucket, ...rest] = path.split('/');
+        const digest = `/${rest.join('/')}`;
+        const blob = blobTable.find((entry) => key.replace('{digest}', entry.digest) === digest);
+        return blob !== undefined && bucket !== undefined && blob.heldBy.has(bucket) ? 200 : 404;
+      },
     });
-    await new Promise<void>((resolve) => buckets.listen(0, '127.0.0.1', resolve));
-    const bucketPort = (buckets.address() as AddressInfo).port;
+    const bucketPort = new URL(buckets.url).port;
 
     const local = structuredClone(config);
     for (const bucket of local.buckets as { name: string; url: string }[]) {
@@ -210,8 +210,7 @@ describe('docs/request-flow.md examples against the real server', () => {
         await exited;
       }
     }
-    buckets?.closeAllConnections();
-    await new Promise((resolve) => buckets?.close(resolve));
+    await buckets?.close();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   });
 

@@ -5,11 +5,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseCombinedLog } from './support/access-log.js';
-import { APP_TAGS, BIG_LAYER_BYTES, BIG_LAYER_SEED, buildFixtures } from './support/fixtures.js';
-import { FIXED_MTIME_S, pseudoRandomBytes } from './support/oci.js';
-import { runCommand } from './support/processes.js';
-import { createWorld } from './support/world.js';
+import { parseCombinedLog } from '../support/e2e/access-log.js';
+import { APP_TAGS, BIG_LAYER_BYTES, BIG_LAYER_SEED, buildFixtures } from '../support/e2e/fixtures.js';
+import { FIXED_MTIME_S, pseudoRandomBytes } from '../support/e2e/oci.js';
+import { runCommand } from '../support/e2e/processes.js';
+import { createWorld } from '../support/e2e/world.js';
 
 function isAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;

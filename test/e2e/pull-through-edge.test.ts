@@ -7,15 +7,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bucketObjectDigest, registryBlobRequest, targetPath, type AccessRecord } from './support/access-log.js';
-import { APP_REPO, APP_TAGS, BIG_LAYER_BYTES, TOOL_REPO, TOOL_TAG } from './support/fixtures.js';
-import { startFrontDoor, type FrontDoor } from './support/front-door.js';
-import { BLOB_KEY_PREFIX, type NginxBucket } from './support/nginx-bucket.js';
-import type { BuiltArtifact } from './support/oci.js';
-import { Podman, podmanUnavailableReason } from './support/podman.js';
-import { pulledDigest, storedBlobDigest } from './support/pulled-layout.js';
-import { describeFailure } from './support/skopeo.js';
-import { createWorld, recordsSince, repositoryBlobs, type World } from './support/world.js';
+import { bucketObjectDigest, registryBlobRequest, targetPath, type AccessRecord } from '../support/e2e/access-log.js';
+import { APP_REPO, APP_TAGS, BIG_LAYER_BYTES, TOOL_REPO, TOOL_TAG } from '../support/e2e/fixtures.js';
+import { startFrontDoor, type FrontDoor } from '../support/e2e/front-door.js';
+import { BLOB_KEY_PREFIX, type NginxBucket } from '../support/e2e/nginx-bucket.js';
+import type { BuiltArtifact } from '../support/e2e/oci.js';
+import { Podman, podmanUnavailableReason } from '../support/e2e/podman.js';
+import { pulledDigest, storedBlobDigest } from '../support/e2e/pulled-layout.js';
+import { describeFailure } from '../support/e2e/skopeo.js';
+import { createWorld, recordsSince, repositoryBlobs, type World } from '../support/e2e/world.js';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 

@@ -6,11 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHtpasswdOrigin, startTokenIssuer, startTokenOrigin, type AuthOrigin, type TokenIssuer } from './support/auth-origin.js';
-import { APP_REPO, TOOL_REPO } from './support/fixtures.js';
-import { BLOB_KEY_PREFIX } from './support/nginx-bucket.js';
-import { describeRun, runSyncCommand, storeSnapshot, wrongKeys, writeConfig } from './support/sync.js';
-import { createWorld, repositoryBlobs, type World } from './support/world.js';
+import { startHtpasswdOrigin, startTokenIssuer, startTokenOrigin, type AuthOrigin, type TokenIssuer } from '../support/e2e/auth-origin.js';
+import { APP_REPO, TOOL_REPO } from '../support/e2e/fixtures.js';
+import { BLOB_KEY_PREFIX } from '../support/e2e/nginx-bucket.js';
+import { describeRun, runSyncCommand, storeSnapshot, wrongKeys, writeConfig } from '../support/e2e/sync.js';
+import { createWorld, repositoryBlobs, type World } from '../support/e2e/world.js';
 
 const USER = 'syncer';
 const PASSWORD = 'correct horse battery staple';

@@ -6,15 +6,15 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryBlobRequest, type AccessRecord } from './support/access-log.js';
-import { APP_REPO, APP_TAGS, TOOL_REPO, TOOL_TAG } from './support/fixtures.js';
-import { startFrontDoor, type FrontDoor } from './support/front-door.js';
-import { Podman, podmanUnavailableReason } from './support/podman.js';
-import { BLOB_KEY_PREFIX, startNginxBucket, type NginxBucket } from './support/nginx-bucket.js';
-import { pulledDigest, storedBlobDigest } from './support/pulled-layout.js';
-import { describeFailure } from './support/skopeo.js';
-import { describeRun, runSyncCommand, storeSnapshot, wrongKeys, writeConfig } from './support/sync.js';
-import { createWorld, recordsSince, repositoryBlobs, type World } from './support/world.js';
+import { registryBlobRequest, type AccessRecord } from '../support/e2e/access-log.js';
+import { APP_REPO, APP_TAGS, TOOL_REPO, TOOL_TAG } from '../support/e2e/fixtures.js';
+import { startFrontDoor, type FrontDoor } from '../support/e2e/front-door.js';
+import { Podman, podmanUnavailableReason } from '../support/e2e/podman.js';
+import { BLOB_KEY_PREFIX, startNginxBucket, type NginxBucket } from '../support/e2e/nginx-bucket.js';
+import { pulledDigest, storedBlobDigest } from '../support/e2e/pulled-layout.js';
+import { describeFailure } from '../support/e2e/skopeo.js';
+import { describeRun, runSyncCommand, storeSnapshot, wrongKeys, writeConfig } from '../support/e2e/sync.js';
+import { createWorld, recordsSince, repositoryBlobs, type World } from '../support/e2e/world.js';
 
 let world: World;
 let bucket: NginxBucket;

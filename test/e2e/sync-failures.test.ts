@@ -6,11 +6,11 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APP_REPO, TOOL_REPO } from './support/fixtures.js';
-import { BLOB_KEY_PREFIX } from './support/nginx-bucket.js';
-import { startOriginProxy, type OriginProxy } from './support/origin-proxy.js';
-import { describeRun, runSyncCommand, spawnSync, storeSnapshot, wrongKeys, writeConfig } from './support/sync.js';
-import { createWorld, type World } from './support/world.js';
+import { APP_REPO, TOOL_REPO } from '../support/e2e/fixtures.js';
+import { BLOB_KEY_PREFIX } from '../support/e2e/nginx-bucket.js';
+import { startOriginProxy, type OriginProxy } from '../support/e2e/origin-proxy.js';
+import { describeRun, runSyncCommand, spawnSync, storeSnapshot, wrongKeys, writeConfig } from '../support/e2e/sync.js';
+import { createWorld, type World } from '../support/e2e/world.js';
 
 let world: World;
 let proxy: OriginProxy;

@@ -12,7 +12,7 @@ import {
   type ParsedFeed,
 } from '../../geo/feeds.js';
 import { formatNetwork } from '../../src/geo/ip.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES } from '../support/geo.js';
 
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
 

@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { formatNetwork, parseCidr, parseIPv4, parseIPv6Into } from '../../src/geo/ip.js';
-import { ipv6Text } from './helpers.js';
+import { ipv6Text } from '../support/geo.js';
 
 function v6(text: string): number[] | undefined {
   const out = new Uint8Array(16);

@@ -6,7 +6,7 @@ import { compileLocations, locationDistanceKm } from '../../geo/locations.js';
 import { MmdbWriter, type WriterValue } from '../../geo/mmdb-writer.js';
 import { extractGeolocation } from '../../src/geo/location-record.js';
 import { haversineKm } from '../../src/geo/nearest.js';
-import { mmdblookup, tempDir } from './helpers.js';
+import { mmdblookup, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

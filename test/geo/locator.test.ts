@@ -6,7 +6,7 @@ import { parseAwsFeed, parseGcpFeed } from '../../geo/feeds.js';
 import { MmdbWriter, type WriterValue } from '../../geo/mmdb-writer.js';
 import { compileRanges } from '../../geo/update.js';
 import { createLocator, type GeoLogLevel } from '../../src/geo/locator.js';
-import { FIXTURES, ipv4Text, seededRandom, tempDir } from './helpers.js';
+import { FIXTURES, ipv4Text, seededRandom, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

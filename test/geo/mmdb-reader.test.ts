@@ -6,7 +6,7 @@ import { bundledCitySources } from '../../geo/locations.js';
 import { MmdbWriter } from '../../geo/mmdb-writer.js';
 import { formatNetwork } from '../../src/geo/ip.js';
 import { MmdbFormatError, MmdbReader } from '../../src/geo/mmdb.js';
-import { ipv4Text, ipv6Text, seededRandom, tempDir } from './helpers.js';
+import { ipv4Text, ipv6Text, seededRandom, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

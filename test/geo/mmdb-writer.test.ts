@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { MmdbWriter, TypedNumber, type MmdbWriterOptions, type WriterValue } from '../../geo/mmdb-writer.js';
 import { formatNetwork } from '../../src/geo/ip.js';
 import { MmdbReader } from '../../src/geo/mmdb.js';
-import { ipv4Text, mmdblookup, mmdblookupMetadata, tempDir } from './helpers.js';
+import { ipv4Text, mmdblookup, mmdblookupMetadata, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

@@ -18,7 +18,7 @@ import {
   type RegionCoordinates,
 } from '../../src/geo/nearest.js';
 import type { ClientLocation } from '../../src/geo/types.js';
-import { sharedRangesFile, tempDir } from './helpers.js';
+import { sharedRangesFile, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

@@ -9,7 +9,7 @@ import { Reader } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { updateGeo, type UpdateGeoResult } from '../../geo/update.js';
 import { MmdbReader } from '../../src/geo/mmdb.js';
-import { mapLimited, mmdblookup, seededRandom, SHARED_RANGES, sharedRangesFile, tempDir } from './helpers.js';
+import { mapLimited, mmdblookup, seededRandom, SHARED_RANGES, sharedRangesFile, tempDir } from '../support/geo.js';
 
 interface RawPrefix {
   cidr: string;

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import { FEEDS } from '../../geo/feeds.js';
 import { MmdbWriter } from '../../geo/mmdb-writer.js';
 import { updateGeo, type GeoLogLevel } from '../../geo/update.js';
-import { FIXTURES, mmdblookup, tempDir } from './helpers.js';
+import { FIXTURES, mmdblookup, tempDir } from '../support/geo.js';
 
 type LogLine = { level: GeoLogLevel; msg: string; fields?: Record<string, unknown> };
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientErrorResponse, clientErrorStatus, isOverlongRequestLine } from '../../src/server/serve.js';
-import { DIGEST_A, startBucket, startEdge, type BucketServer, type EdgeUnderTest } from '../support/harness.js';
-import { KEY, ORIGIN, parseResponses, rawExchange } from './support.js';
+import { DIGEST_A, startEdge, type EdgeUnderTest } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { KEY, ORIGIN, parseResponses, rawExchange } from '../support/hostile.js';
 
 describe('clientErrorStatus: what a request refused by the HTTP parser gets', () => {
   const longLine = Buffer.from(`GET /${'a'.repeat(20_000)}`, 'latin1');

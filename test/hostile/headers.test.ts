@@ -1,15 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIGEST_A, startBucket, startEdge, type BucketServer, type EdgeUnderTest } from '../support/harness.js';
-import {
-  KEY,
-  ORIGIN,
-  assertAnswerKeepsPromises,
-  errorLines,
-  rawExchange,
-  rawRequest,
-  startHostileEdge,
-  type HostileSetup,
-} from './support.js';
+import { DIGEST_A, startEdge, type EdgeUnderTest } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { KEY, ORIGIN, assertAnswerKeepsPromises, errorLines, rawExchange, rawRequest, startHostileEdge, type HostileSetup } from '../support/hostile.js';
 
 const BLOB = `/v2/a/blobs/${DIGEST_A}`;
 

@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TARGET_LENGTH } from '../../src/routing/classify.js';
 import { DIGEST_A } from '../support/harness.js';
-import {
-  ORIGIN,
-  ORIGIN_PATH,
-  assertAnswerKeepsPromises,
-  errorLines,
-  rawExchange,
-  rawRequest,
-  requestBytes,
-  startHostileEdge,
-  type HostileSetup,
-} from './support.js';
+import { ORIGIN, ORIGIN_PATH, assertAnswerKeepsPromises, errorLines, rawExchange, rawRequest, requestBytes, startHostileEdge, type HostileSetup } from '../support/hostile.js';
 
 const HEX64 = 'a'.repeat(64);
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIGEST_A, DIGEST_512 } from '../support/harness.js';
-import { assertAnswerKeepsPromises, errorLines, rawExchange, rawRequest, startHostileEdge, type HostileSetup } from './support.js';
+import { assertAnswerKeepsPromises, errorLines, rawExchange, rawRequest, startHostileEdge, type HostileSetup } from '../support/hostile.js';
 
 // Fixed seed: CI sees the same inputs every run. FC_RUNS=20000 (and FC_SEED) for a deeper hunt.
 const RUNS = Number(process.env.FC_RUNS ?? '') || 1000;

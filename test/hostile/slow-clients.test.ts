@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { closedWithin, openSocket, parseResponses, rawRequest, sleep, startHostileEdge, type HostileSetup } from './support.js';
+import { closedWithin, openSocket, parseResponses, rawRequest, startHostileEdge, type HostileSetup } from '../support/hostile.js';
+import { sleep } from '../support/wait.js';
 
 // Node checks the header timeout every 250 ms (serve.ts), so a cut comes between the timeout
 // and the timeout plus one interval; the upper bounds below leave room for a loaded CI machine.

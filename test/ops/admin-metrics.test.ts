@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateGeo } from '../../geo/update.js';
-import { DIGEST_A, DIGEST_B, get, startBucket, type BucketServer } from '../support/harness.js';
-import { awsFeed, has, scrape, scratch, startServe, value, writeConfig, type Served } from './support.js';
+import { DIGEST_A, DIGEST_B, get } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { awsFeed, has, scrape, scratch, startServe, value, writeConfig, type Served } from '../support/serve.js';
 
 const KEY = '/containers/images/';
 // Whole seconds: the MMDB metadata stores its build epoch in seconds.

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateGeo } from '../../geo/update.js';
 import { validateConfig } from '../../src/config/load.js';
 import { GeoRefresher, type RangesUpdater } from '../../src/ops/geo-refresh.js';
-import { DIGEST_A, get, startBucket, type BucketServer } from '../support/harness.js';
-import { awsFeed, scrape, scratch, startServe, value, writeConfig, type Served } from './support.js';
+import { DIGEST_A, get } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { awsFeed, scrape, scratch, startServe, value, writeConfig, type Served } from '../support/serve.js';
 
 const KEY = '/containers/images/';
 const seconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
@@ -24,6 +25,8 @@ describe('geo.refresh: background feed refresh then reload', () => {
   let ranges: string;
   let bucket: BucketServer;
   let edge: Served;
+  /** What the serving process's own refresher downloads, swapped by each test. */
+  let update: RangesUpdater = async () => false;
 
   beforeAll(async () => {
     bucket = await startBucket([`${KEY}${DIGEST_A}`]);
@@ -37,6 +40,8 @@ describe('geo.refresh: background feed refresh then reload', () => {
         geo: { ranges },
         buckets: [{ name: 'seoul', url: bucket.url, provider: 'aws', regions: ['ap-northeast-2'] }],
       }),
+      'info',
+      { update: (out, logger) => update(out, logger) },
     );
   });
   afterAll(async () => {
@@ -46,15 +51,11 @@ describe('geo.refresh: background feed refresh then reload', () => {
     feeds.cleanup();
   });
 
-  const refresher = (update: RangesUpdater): GeoRefresher => {
-    const refresh = new GeoRefresher({
-      logger: edge.handle.logger,
-      update,
-      reload: async () => (await edge.handle.reload('geo refresh')).ok,
-      onResult: (result) => edge.handle.metrics.geoRefreshed(result),
-    });
-    refresh.configure(edge.handle.holder.current.config, edge.handle.holder.current.source);
-    return refresh;
+  /** The refresher `serve` runs, downloading with `next`. */
+  const refresher = (next: RangesUpdater): GeoRefresher => {
+    update = next;
+    if (edge.handle.refresher === undefined) throw new Error('serve runs no refresher');
+    return edge.handle.refresher;
   };
   const blobFrom = (ip: string) => get(edge.url, `/v2/app/blobs/${DIGEST_A}`, { headers: { 'X-Forwarded-For': ip } });
 

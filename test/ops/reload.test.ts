@@ -1,13 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import autocannon from 'autocannon';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { buildRuntime } from '../../src/server/build.js';
 import { RuntimeHolder, type Runtime } from '../../src/server/runtime.js';
-import { Reloader } from '../../src/ops/reload.js';
+import { ConfigSource, Reloader } from '../../src/ops/reload.js';
 import { spawnServe } from '../support/cli.js';
-import { DIGEST_A, get, LogCapture, startBucket, type BucketServer } from '../support/harness.js';
-import { post, scrape, scratch, startServe, value, writeConfig, type Served } from './support.js';
+import { DIGEST_A, get, LogCapture } from '../support/harness.js';
+import { startBucket, type BucketServer } from '../support/buckets.js';
+import { post, scrape, scratch, startServe, value, writeConfig, type Served } from '../support/serve.js';
+import { until } from '../support/wait.js';
 
 const KEY = '/containers/images/';
 const MANIFEST = '/v2/app/manifests/1.0';
@@ -129,7 +131,7 @@ describe('reload without downtime', () => {
     const doc = (url: string) => ({ origin: { url: 'https://o.example' }, buckets: [{ name: 'lab', url, networks: ['127.0.0.0/8'] }], blobs: { check: { timeout_ms: 2000 } } });
     const { edge, file } = await edgeWith('inflight', doc(slow.url));
     const inflight = get(edge.url, BLOB);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until('the HEAD to reach the slow bucket', () => slow.heads() > 0);
     writeConfig(file, doc(other.url));
     expect((await post(edge.admin, '/reload')).status).toBe(200);
     // The old checker is still open: the slow HEAD completes and the request goes to the old bucket.
@@ -142,7 +144,7 @@ describe('reload without downtime', () => {
     const { edge } = await edgeWith('drain', { origin: { url: 'https://o.example' }, buckets: [{ name: 'lab', url: slow.url, networks: ['127.0.0.0/8'] }] });
     expect((await get(edge.admin, '/readyz')).status).toBe(200);
     const inflight = get(edge.url, BLOB);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until('the HEAD to reach the slow bucket', () => slow.heads() > 0);
     const stopping = edge.stop();
     const ready = await get(edge.admin, '/readyz');
     expect(ready.status).toBe(503);
@@ -164,8 +166,7 @@ describe('SIGHUP (the built binary; run "npm run build" first)', () => {
       expect(edge.lines.find((l) => l.msg === 'listening')).toMatchObject({ admin_port: expect.any(Number) });
       writeConfig(file, { origin: { url: 'https://after.example' } });
       edge.child.kill('SIGHUP');
-      for (let i = 0; i < 100 && !edge.lines.some((l) => l.msg === 'reloaded'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(edge.lines.find((l) => l.msg === 'reloaded')).toMatchObject({ reason: 'SIGHUP', config: file });
+      expect(await until('the reloaded line', () => edge.lines.find((l) => l.msg === 'reloaded'))).toMatchObject({ reason: 'SIGHUP', config: file });
       expect((await get(url, MANIFEST)).headers.location).toBe(`https://after.example${MANIFEST}`);
       expect(await edge.stop('SIGTERM')).toBe(0);
     } finally {
@@ -183,27 +184,29 @@ describe('Reloader', () => {
     const first = await buildRuntime({ config: validateConfig({ origin: { url: 'https://a.example' } }, 'x'), source: 'x' }, logger);
     const holder = new RuntimeHolder(first);
     const closed: Runtime[] = [];
-    const reloader = new Reloader(
-      {
-        file,
-        env: {},
-        override: () => undefined,
-        holder,
-        logger,
-        build: (loaded) => buildRuntime(loaded, logger),
-        onClosed: (rt) => closed.push(rt),
-        graceMs: () => 200,
-      },
-      { listen: first.config.listen, admin: first.config.admin },
-    );
-    const [a, b] = await Promise.all([reloader.reload('test'), reloader.reload('test')]);
-    expect(a.ok && b.ok).toBe(true);
-    expect(holder.current).not.toBe(first);
-    expect(closed).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 350));
-    expect(closed).toHaveLength(2);
-    expect(closed[0]).toBe(first);
-    await holder.current.close();
-    dir.cleanup();
+    const reloader = new Reloader({
+      config: new ConfigSource(file, {}),
+      holder,
+      logger,
+      build: (loaded) => buildRuntime(loaded, logger),
+      onClosed: (rt) => closed.push(rt),
+      graceMs: () => 200,
+    });
+    // The grace period is a timer: the test moves time instead of waiting for it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const [a, b] = await Promise.all([reloader.reload('test'), reloader.reload('test')]);
+      expect(a.ok && b.ok).toBe(true);
+      expect(holder.current).not.toBe(first);
+      await vi.advanceTimersByTimeAsync(199);
+      expect(closed).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(closed).toHaveLength(2);
+      expect(closed[0]).toBe(first);
+    } finally {
+      vi.useRealTimers();
+      await holder.current.close();
+      dir.cleanup();
+    }
   });
 });

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fullBucket, takeToken, TOKEN_UNITS } from '../../src/ops/token-bucket.js';
-import { clientKey, LimitSwitch, RateLimiter } from '../../src/ops/rate-limit.js';
-import { restartDelay, DEFAULT_RESTART_POLICY } from '../../src/ops/restart-policy.js';
+import { clientKey, limiterFor, RateLimiter } from '../../src/ops/rate-limit.js';
 import { changedFields, defaultGraceMs } from '../../src/ops/reload.js';
-import type { AppHooks } from '../../src/server/app.js';
 import type { Runtime } from '../../src/server/runtime.js';
 
 const LIMITS = { per_ip_rps: 2, burst: 3, max_clients: 100 };
@@ -92,36 +90,19 @@ describe('per-client rate limiter', () => {
     expect(clientKey('203.0.113.9')).toBe('203.0.113.9');
   });
 
-  it('installs the app hook only while per_ip_rps > 0, and keeps state across an unchanged reload', () => {
-    const hooks: AppHooks = {};
-    const limits = new LimitSwitch(hooks, () => 0);
-    limits.apply({ per_ip_rps: 0, burst: 0, max_clients: 10 });
-    expect(hooks.rateLimit).toBeUndefined();
-    limits.apply({ per_ip_rps: 1, burst: 1, max_clients: 10 });
-    const rt = {} as Runtime;
-    expect(hooks.rateLimit?.('10.0.0.1', rt)).toBe(0);
-    limits.apply({ per_ip_rps: 1, burst: 1, max_clients: 10 });
-    expect(hooks.rateLimit?.('10.0.0.1', rt)).toBe(1);
-    expect(limits.clients).toBe(1);
-    limits.apply({ per_ip_rps: 0, burst: 0, max_clients: 10 });
-    expect(hooks.rateLimit).toBeUndefined();
-    expect(limits.clients).toBeUndefined();
-  });
-});
-
-describe('worker restart backoff', () => {
-  it('restarts a long-lived worker at once and doubles the delay of a crash loop up to the ceiling', () => {
-    expect(restartDelay(60_000, 5)).toEqual({ delayMs: 0, streak: 0 });
-    let streak = 0;
-    const delays: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      const next = restartDelay(50, streak);
-      delays.push(next.delayMs);
-      streak = next.streak;
-    }
-    expect(delays.slice(0, 5)).toEqual([100, 200, 400, 800, 1600]);
-    expect(Math.max(...delays)).toBe(DEFAULT_RESTART_POLICY.maxDelayMs);
-    expect(delays.at(-1)).toBe(DEFAULT_RESTART_POLICY.maxDelayMs);
+  it('gives a generation a limiter only while per_ip_rps > 0, and keeps it (with its clients) across unchanged limits', () => {
+    const off = { per_ip_rps: 0, burst: 0, max_clients: 10 };
+    const on = { per_ip_rps: 1, burst: 1, max_clients: 10 };
+    expect(limiterFor(off, undefined, () => 0)).toBeUndefined();
+    const first = limiterFor(on, undefined, () => 0);
+    expect(first?.wait('10.0.0.1')).toBe(0);
+    const kept = limiterFor(on, first, () => 0);
+    expect(kept).toBe(first);
+    expect(kept?.wait('10.0.0.1')).toBe(1);
+    const changed = limiterFor({ ...on, burst: 2 }, first, () => 0);
+    expect(changed).not.toBe(first);
+    expect(changed?.size).toBe(0);
+    expect(limiterFor(off, first)).toBeUndefined();
   });
 });
 

@@ -1,12 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { run, type Io } from '../../src/main.js';
+import { until } from './wait.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+/** The built binary; REGISTRY_EDGE_CLI runs the binary tests against another build (an older one, to see a test fail). */
+export const CLI = process.env.REGISTRY_EDGE_CLI ?? join(ROOT, 'dist', 'src', 'cli.js');
 
 class Sink extends Writable {
   text = '';
@@ -74,4 +76,27 @@ export async function spawnServe(args: string[], env: NodeJS.ProcessEnv = {}): P
       return exited;
     },
   };
+}
+
+/** Runs the built binary to its end (for commands that exit, and serves that fail to start). */
+export function runBinary(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): { status: number | null; stdout: string; stderr: string; ms: number } {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
+  const started = Date.now();
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, ms: Date.now() - started };
+}
+
+/** Whether a process with this pid is still running. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the process is gone, or fails after `timeoutMs`. */
+export async function gone(pid: number, timeoutMs = 5000): Promise<void> {
+  await until(`process ${pid} to exit`, () => !alive(pid), { timeoutMs });
 }

@@ -1,5 +1,3 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger, type Logger } from '../../src/log.js';
@@ -31,13 +29,16 @@ export interface EdgeUnderTest {
 }
 
 /** Starts the real public server in-process on an ephemeral loopback port. */
-export async function startEdge(doc: Record<string, unknown>, options: { now?: () => number; hooks?: AppHooks } = {}): Promise<EdgeUnderTest> {
+export async function startEdge(
+  doc: Record<string, unknown>,
+  options: { now?: () => number; limiterClock?: () => number; hooks?: AppHooks } = {},
+): Promise<EdgeUnderTest> {
   // No geo data unless a test names some: results must not depend on what `geo update` left behind.
   const merged = { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, geo: { ranges: '/nonexistent/cloud-ranges.mmdb' }, ...doc };
   const config = validateConfig(merged, 'test');
   const logs = new LogCapture();
   const logger = createLogger(config.log.level, logs);
-  const holder = new RuntimeHolder(await buildRuntime({ config, source: 'test' }, logger, { now: options.now }));
+  const holder = new RuntimeHolder(await buildRuntime({ config, source: 'test' }, logger, { now: options.now, limiterClock: options.limiterClock }));
   const running = await startServer(config, holder, logger, options.hooks);
   return {
     url: `http://127.0.0.1:${running.port}`,
@@ -50,38 +51,6 @@ export async function startEdge(doc: Record<string, unknown>, options: { now?: (
       await running.shutdown();
       await holder.current.close();
     },
-  };
-}
-
-export interface BucketServer {
-  url: string;
-  /** Every request the bucket saw, as "METHOD path". */
-  requests: string[];
-  heads(path?: string): number;
-  close(): Promise<void>;
-}
-
-/** A real HTTP bucket: answers 200 for the object paths it holds, 404 otherwise, and counts requests. */
-export async function startBucket(present: Iterable<string>, handler?: (req: IncomingMessage, res: ServerResponse) => boolean): Promise<BucketServer> {
-  const objects = new Set(present);
-  const requests: string[] = [];
-  const server: Server = createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    if (handler?.(req, res)) return;
-    res.writeHead(objects.has(req.url ?? '') ? 200 : 404, { 'Content-Length': '0' });
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    heads: (path) => requests.filter((r) => r.startsWith('HEAD ') && (path === undefined || r === `HEAD ${path}`)).length,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
   };
 }
 

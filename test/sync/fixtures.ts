@@ -1,5 +1,5 @@
 /** Small reproducible images for the sync unit tests (the e2e builder, smaller layers). */
-import { buildImage, buildIndex, pseudoRandomBytes, type BuiltArtifact, type TarEntry } from '../e2e/support/oci.js';
+import { buildImage, buildIndex, pseudoRandomBytes, type BuiltArtifact, type TarEntry } from '../support/e2e/oci.js';
 
 function layer(name: string, bytes: number): TarEntry[] {
   return [{ path: name, kind: 'file', content: pseudoRandomBytes(name, bytes) }];

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BuiltArtifact } from '../../e2e/support/oci.js';
+import type { BuiltArtifact } from '../../support/e2e/oci.js';
 
 export type AuthMode = { kind: 'none' } | { kind: 'basic'; user: string; password: string } | { kind: 'bearer'; user?: string; password?: string };
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
 import { expect } from 'vitest';
-import { pseudoRandomBytes } from '../../e2e/support/oci.js';
+import { pseudoRandomBytes } from '../../support/e2e/oci.js';
 import { DigestGuard } from '../../../src/sync/guard.js';
 import type { BlobStore } from '../../../src/sync/stores/types.js';
 

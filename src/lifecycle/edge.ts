@@ -1,0 +1,145 @@
+import type { LoadedConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { RouteQuery } from '../ops/admin.js';
+import type { EdgeMetrics } from '../ops/metrics.js';
+import { Reloader, type ConfigSource, type ReloadReport } from '../ops/reload.js';
+import { StartupError } from '../ops/startup.js';
+import { buildRuntime, type BuildOptions } from '../server/build.js';
+import { explain } from '../server/explain.js';
+import { RuntimeHolder, type Runtime } from '../server/runtime.js';
+import { startServer, type RunningServer } from '../server/serve.js';
+import type { Listening, Role } from './lifecycle.js';
+import { generationStatus, readinessOf, type GenerationStatus } from './readiness.js';
+
+export interface EdgeOptions {
+  config: ConfigSource;
+  logger: Logger;
+  metrics: EdgeMetrics;
+  /** Clocks for the existence cache and the rate limiter (tests inject them). */
+  clocks?: Pick<BuildOptions, 'now' | 'limiterClock'>;
+  /** A reload put a new generation in use (a worker tells its primary, for /readyz). */
+  onGeneration?: (status: GenerationStatus) => void;
+}
+
+interface Serving {
+  holder: RuntimeHolder;
+  server: RunningServer;
+  reloader: Reloader<Runtime>;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A process that answers requests: the runtime generation, the public listener and the reloads
+ * that swap generations. It runs alone, or as one of the workers of `serve --workers`.
+ */
+export class EdgeRole implements Role {
+  private serving: Serving | undefined;
+
+  constructor(private readonly options: EdgeOptions) {}
+
+  async start(): Promise<Listening> {
+    const { config, logger, metrics } = this.options;
+    const loaded = config.first;
+    let first: Runtime;
+    try {
+      first = await this.build(loaded, undefined);
+    } catch (error) {
+      // A data file that does not load (inventory, MMDB): its own message names the file.
+      throw new StartupError(errorMessage(error));
+    }
+    const holder = new RuntimeHolder(first);
+    metrics.follow(holder);
+    let server: RunningServer;
+    try {
+      server = await startServer(loaded.config, holder, logger, { onRequest: metrics.onRequest });
+    } catch (error) {
+      await first.close();
+      throw error;
+    }
+    const reloader = new Reloader<Runtime>({
+      config,
+      holder,
+      logger,
+      build: (next, previous) => this.build(next, previous),
+      onSwap: (next, previous) => {
+        metrics.retire(previous.checker);
+        this.options.onGeneration?.(generationStatus(next));
+      },
+      onClosed: (previous) => metrics.release(previous.checker),
+      onResult: (result) => metrics.reloaded(result),
+    });
+    this.serving = { holder, server, reloader };
+    return { host: server.host, port: server.port, details: listeningDetails(first) };
+  }
+
+  /** The started server and generation holder; only after start(). */
+  started(): Serving {
+    if (this.serving === undefined) throw new Error('not started yet');
+    return this.serving;
+  }
+
+  status(): GenerationStatus {
+    return generationStatus(this.started().holder.current);
+  }
+
+  readiness(): ReturnType<Role['readiness']> {
+    const serving = this.serving;
+    if (serving === undefined) return readinessOf('starting', undefined, { listening: 0, total: 1 });
+    if (serving.server.draining) return readinessOf('draining', undefined, { listening: 0, total: 1 });
+    return readinessOf('serving', generationStatus(serving.holder.current), { listening: 1, total: 1 });
+  }
+
+  metrics(): Promise<{ contentType: string; body: string }> {
+    return this.options.metrics.render();
+  }
+
+  explain(query: RouteQuery): Promise<unknown> {
+    return explain(this.started().holder.current, query);
+  }
+
+  workers(): unknown[] {
+    return [{ worker: 0, pid: process.pid, state: this.serving === undefined ? 'starting' : 'listening' }];
+  }
+
+  async reload(reason: string): Promise<ReloadReport> {
+    if (this.serving === undefined) return { ok: false, error: 'not started yet' };
+    return this.serving.reloader.reload(reason);
+  }
+
+  current(): LoadedConfig {
+    const rt = this.serving?.holder.current;
+    return rt === undefined ? this.options.config.first : { config: rt.config, source: rt.source };
+  }
+
+  async drain(): Promise<void> {
+    await this.serving?.server.shutdown();
+  }
+
+  async close(): Promise<void> {
+    if (this.serving === undefined) return;
+    await this.serving.reloader.closeRetired();
+    await this.serving.holder.current.close();
+  }
+
+  private build(loaded: LoadedConfig, previous: Runtime | undefined): Promise<Runtime> {
+    const { logger, metrics, clocks } = this.options;
+    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous });
+  }
+}
+
+/** What the `listening` line says about the configuration a serving process started with. */
+function listeningDetails(rt: Runtime): Record<string, unknown> {
+  const { config } = rt;
+  return {
+    config: rt.source,
+    origin: rt.plan.originPrefix,
+    buckets: config.buckets.length,
+    default_bucket: config.default_bucket || undefined,
+    trusted_hops: config.client_ip.trusted_hops,
+    geo_ranges: rt.geo.rangesLoaded,
+    rate_limit: config.limits.per_ip_rps > 0 ? config.limits : undefined,
+  };
+}

@@ -1,0 +1,117 @@
+import type { LoadedConfig } from '../config/load.js';
+import { flushLogger, lifecycleLogger, type Logger } from '../log.js';
+import { adminEnabled, startAdmin, type AdminBackend, type AdminServer } from '../ops/admin.js';
+import { GeoRefresher, type RangesUpdater } from '../ops/geo-refresh.js';
+import type { Outcome } from '../ops/metrics.js';
+import type { ReloadReport } from '../ops/reload.js';
+
+/** A running `serve`, whatever its process model: what the CLI wires signals to. */
+export interface Service {
+  logger: Logger;
+  /** The admin listener's bound port; undefined when it is off (or lives in the --workers primary). */
+  adminPort: number | undefined;
+  /** SIGHUP / POST /reload: re-read the config and data files and swap them in, or keep the old ones. */
+  reload(reason?: string): Promise<ReloadReport>;
+  /** SIGTERM / SIGINT: drain and stop. */
+  stop(): Promise<void>;
+}
+
+/** Where the public port listens, and the rest of the `listening` line. */
+export interface Listening {
+  host: string | undefined;
+  port: number | undefined;
+  details: Record<string, unknown>;
+}
+
+/**
+ * What differs between a process that serves requests (alone, or as a --workers worker) and a
+ * --workers primary; the order in which the pieces start and stop is the lifecycle's.
+ */
+export interface Role extends Omit<AdminBackend, 'reload'> {
+  /** Loads the data files, builds the first runtime generation and opens the public port (a primary: forks workers until every one listens). */
+  start(): Promise<Listening>;
+  reload(reason: string): Promise<ReloadReport>;
+  /** The configuration in effect: the first one, then that of the last successful reload. */
+  current(): LoadedConfig;
+  /** Stops taking requests and lets those in flight finish. */
+  drain(): Promise<void>;
+  /** Releases what start() acquired; also after a failed start. */
+  close(): Promise<void>;
+}
+
+export interface LifecyclePlan {
+  logger: Logger;
+  /** Whether this process runs the admin listener and the geo refresh; a --workers worker leaves both to its primary. */
+  supervises: boolean;
+  /** Counts geo refreshes, in the registry this process exports. */
+  onRefresh?: (result: Outcome) => void;
+  /** Replaces the feed download of the geo refresh (tests). */
+  update?: RangesUpdater;
+  /** The `msg` of the line that says the service is up. */
+  listening: 'listening' | 'worker listening';
+}
+
+export interface Lifecycle extends Service {
+  admin: AdminServer | undefined;
+  refresher: GeoRefresher | undefined;
+}
+
+function adminBackend(role: Role, reload: (reason: string) => Promise<ReloadReport>): AdminBackend {
+  return {
+    readiness: () => role.readiness(),
+    metrics: () => role.metrics(),
+    explain: (query) => role.explain(query),
+    workers: () => role.workers(),
+    reload: () => reload('POST /reload'),
+  };
+}
+
+/**
+ * The one start-up sequence, for every process model: admin listener, data files and the first
+ * runtime generation, public port, background refresh, then the `listening` line. `stop` runs
+ * it backwards: drain, release the runtime, close the admin listener last so probes see the drain.
+ */
+export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<Lifecycle> {
+  const { logger } = plan;
+  const first = role.current();
+  const refresher = plan.supervises
+    ? new GeoRefresher({ logger, update: plan.update, reload: async () => (await reload('geo refresh')).ok, onResult: plan.onRefresh })
+    : undefined;
+  // A reload brings a new log level and refresh schedule for the process as a whole.
+  async function reload(reason = 'reload'): Promise<ReloadReport> {
+    const report = await role.reload(reason);
+    if (report.ok) {
+      const { config, source } = role.current();
+      logger.level = config.log.level;
+      refresher?.configure(config, source);
+    }
+    return report;
+  }
+
+  // Up before the data files load, so probes see a 503 "starting" rather than a refused connection.
+  const admin = plan.supervises && adminEnabled(first.config.admin) ? await startAdmin(first.config.admin, adminBackend(role, reload), logger) : undefined;
+  let listening: Listening;
+  try {
+    listening = await role.start();
+  } catch (error) {
+    await role.close();
+    await admin?.close();
+    flushLogger(logger);
+    throw error;
+  }
+  refresher?.configure(first.config, first.source);
+  lifecycleLogger(logger).info({ host: listening.host, port: listening.port, admin_port: admin?.port, ...listening.details }, plan.listening);
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    logger.info({ grace_ms: role.current().config.listen.shutdown_timeout_ms }, 'shutting down');
+    refresher?.stop();
+    // Readiness turns 503 at once (the role is draining); the admin port stays up until the end.
+    await role.drain();
+    await role.close();
+    await admin?.close();
+    lifecycleLogger(logger).info('stopped');
+    flushLogger(logger);
+  };
+  return { logger, adminPort: admin?.port, admin, refresher, reload, stop: () => (stopping ??= stop()) };
+}

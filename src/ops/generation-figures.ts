@@ -1,0 +1,60 @@
+import { Gauge, type Registry } from 'prom-client';
+import type { ExistenceChecker, HealthState } from '../blobs/types.js';
+import type { Config } from '../config/types.js';
+
+export const PREFIX = 'registry_edge_';
+
+const HEALTH_STATES: readonly HealthState[] = ['closed', 'half-open', 'open'];
+
+/** What the scrape-time figures read from the runtime generation requests use now. */
+export interface MeteredGeneration {
+  readonly config: Pick<Config, 'buckets' | 'metrics'>;
+  readonly checker: ExistenceChecker;
+  readonly geo: { readonly rangesLoaded: boolean; readonly rangesBuiltAt: Date | undefined };
+  readonly limiter: { readonly size: number } | undefined;
+}
+
+/** A gauge whose value is computed when Prometheus scrapes. */
+export function scrapedGauge(registry: Registry, name: string, help: string, read: () => number, aggregator: 'sum' | 'min' | 'max' = 'sum'): void {
+  const gauge: Gauge = new Gauge({ name: `${PREFIX}${name}`, help, registers: [registry], aggregator, collect: () => gauge.set(read()) });
+}
+
+/** Bucket health, geo data and rate-limit figures, read from the generation in use at scrape time. */
+export function registerGenerationFigures(registry: Registry, current: () => MeteredGeneration | undefined): void {
+  const registers = [registry];
+  const bucketState: Gauge<'bucket' | 'state'> = new Gauge({
+    name: `${PREFIX}bucket_state`,
+    help: 'Circuit-breaker state of each configured bucket: 1 for the current state (with --workers, the number of workers seeing it).',
+    labelNames: ['bucket', 'state'],
+    registers,
+    collect: () => {
+      bucketState.reset();
+      const rt = current();
+      if (rt === undefined) return;
+      const health = rt.checker.stats().buckets;
+      for (const bucket of rt.config.buckets) {
+        const state = health[bucket.name]?.state ?? 'closed';
+        for (const candidate of HEALTH_STATES) bucketState.set({ bucket: bucket.name, state: candidate }, candidate === state ? 1 : 0);
+      }
+    },
+  });
+  const geo = () => current()?.geo;
+  scrapedGauge(registry, 'geo_ranges_loaded', '1 when the cloud ranges MMDB is loaded, else 0 (clients are then located by geography only).', () => (geo()?.rangesLoaded === true ? 1 : 0), 'min');
+  const rangesAge: Gauge = new Gauge({
+    name: `${PREFIX}geo_ranges_age_seconds`,
+    help: 'Seconds since the loaded cloud ranges were built (absent when none are loaded).',
+    registers,
+    aggregator: 'max',
+    collect: () => {
+      rangesAge.reset();
+      const builtAt = geo()?.rangesBuiltAt;
+      if (builtAt !== undefined) rangesAge.set(Math.max(0, (Date.now() - builtAt.getTime()) / 1000));
+    },
+  });
+  scrapedGauge(
+    registry,
+    'rate_limit_clients',
+    'Client addresses (IPv6: /64 prefixes) the rate limiter currently tracks; 0 when limits are off.',
+    () => current()?.limiter?.size ?? 0,
+  );
+}
