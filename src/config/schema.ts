@@ -10,6 +10,7 @@ import {
   checked, choice, cidrProblem, duration, expected, file, flag, int, isMapping, list, listenHost, mapping, optionalFile,
   optionalUrl, requiredUrl, section, urlProblem,
 } from './fields.js';
+import { storeSchema, SYNC_DEFAULTS, syncSectionSchema } from './sync.js';
 
 /** The providers whose feeds `geo update` compiles (geo/feeds.ts; a test keeps the two equal). */
 export const KNOWN_PROVIDERS = ['aws', 'gcp', 'azure', 'oracle'] as const;
@@ -56,17 +57,21 @@ function unset<T>(value: T | null | ''): T | undefined {
   return value === null || value === '' ? undefined : value;
 }
 
-export const bucket = mapping({
-  name: v.nullish(
-    checked((name) => (BUCKET_NAME.test(name) ? undefined : 'expected a name of [A-Za-z0-9._-], up to 63 characters')),
-    '',
-  ),
-  url: requiredUrl(),
-  provider: v.optional(v.pipe(v.nullable(v.string(expected('a string'))), v.transform(unset), v.optional(knownProvider))),
-  regions: list(v.pipe(v.string(expected('a region name')), v.nonEmpty(expected('a region name')))),
-  networks: list(checked(cidrProblem)),
-  location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
-});
+/** One bucket; `store` (where `sync` writes its objects) has file paths, resolved against `folder`. */
+export function bucketSchema(folder: string) {
+  return mapping({
+    name: v.nullish(
+      checked((name) => (BUCKET_NAME.test(name) ? undefined : 'expected a name of [A-Za-z0-9._-], up to 63 characters')),
+      '',
+    ),
+    url: requiredUrl(),
+    provider: v.optional(v.pipe(v.nullable(v.string(expected('a string'))), v.transform(unset), v.optional(knownProvider))),
+    regions: list(v.pipe(v.string(expected('a region name')), v.nonEmpty(expected('a region name')))),
+    networks: list(checked(cidrProblem)),
+    location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
+    store: v.optional(v.pipe(v.nullable(storeSchema(folder)), v.transform(unset))),
+  });
+}
 
 /** A bucket name (checked against the buckets by semantic.ts) or a URL, checked here. */
 const bucketOrUrl = v.pipe(
@@ -136,12 +141,13 @@ export function configSchema(context: SchemaContext) {
       }),
     }),
     providers: v.nullish(providerRules, {}),
-    buckets: v.nullish(v.array(bucket, expected('a list of buckets')), []),
+    buckets: v.nullish(v.array(bucketSchema(context.folder), expected('a list of buckets')), []),
     default_bucket: v.nullish(bucketOrUrl, ''),
     admin: section({ host: v.nullish(listenHost(true), '127.0.0.1'), port: int(0, 65535, 9090) }),
     log: section({ level: v.nullish(logLevel, 'info'), client_ip: v.nullish(clientIpLogging, 'truncated') }),
     metrics: section({ repos: flag(false) }),
     limits: v.nullish(limits, {}),
+    sync: v.nullish(syncSectionSchema(context.folder), SYNC_DEFAULTS),
   });
 }
 

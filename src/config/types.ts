@@ -4,11 +4,11 @@
  * they are part of the public interface, and `check-config` prints this object back.
  */
 import type * as v from 'valibot';
-import type { bucket, clientIpLogging, ConfigSchema, latLon, logLevel, othersRouting } from './schema.js';
+import type { bucketSchema, clientIpLogging, ConfigSchema, latLon, logLevel, othersRouting } from './schema.js';
 
 export type Config = v.InferOutput<ConfigSchema>;
 /** One bucket: `url` has no trailing slash (the object key is appended to it). */
-export type BucketConfig = v.InferOutput<typeof bucket>;
+export type BucketConfig = v.InferOutput<ReturnType<typeof bucketSchema>>;
 export type LatLon = v.InferOutput<typeof latLon>;
 export type LogLevel = v.InferOutput<typeof logLevel>;
 export type ClientIpLogging = v.InferOutput<typeof clientIpLogging>;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Credentials } from '../registry-client/auth.js';
 import { dockerConfigCredentials } from '../registry-client/docker-config.js';
-import type { SyncAuth } from './schema.js';
+import type { SyncAuth } from './settings.js';
 import { readSecretFile } from './stores/credentials.js';
 
 export class SyncConfigError extends Error {

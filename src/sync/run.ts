@@ -14,7 +14,7 @@ import { originCredentials, SyncConfigError } from './origin-auth.js';
 import { heldDigests, keyPrefix, objectKey, planBucket, planBytes, type BucketPlan } from './plan.js';
 import { forEachLimit } from './pool.js';
 import { JsonReporter, TtyReporter, type Reporter } from './reporter.js';
-import type { SyncBucket, SyncSettings } from './schema.js';
+import type { SyncBucket, SyncSettings } from './settings.js';
 import { openStore, StoreConfigError, type BlobStore } from './stores/index.js';
 import { walkOrigin, type WalkResult } from './walk.js';
 

@@ -10,7 +10,7 @@ import { SyncConfigError } from './origin-auth.js';
 import { forEachLimit } from './pool.js';
 import { finish, reported, selectBuckets, type SyncIo } from './run.js';
 import type { Reporter } from './reporter.js';
-import type { SyncSettings } from './schema.js';
+import type { SyncSettings } from './settings.js';
 import { objectKey, openStore, type BlobStore } from './stores/index.js';
 import { table } from './format.js';
 

@@ -1,4 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
+import type { StoreConfig, SyncSection } from '../../src/config/sync.js';
 import type { BucketConfig, ClientIpLogging, Config, LatLon, LogLevel, OthersRouting } from '../../src/config/types.js';
 
 // The types are inferred from the schema; these are the shapes other modules were written
@@ -16,6 +17,7 @@ describe('types inferred from the schema', () => {
       regions: string[];
       networks: string[];
       location?: LatLon | undefined;
+      store?: StoreConfig | undefined;
     }>();
     expectTypeOf<Config>().toEqualTypeOf<{
       listen: {
@@ -55,6 +57,7 @@ describe('types inferred from the schema', () => {
       log: { level: LogLevel; client_ip: ClientIpLogging };
       metrics: { repos: boolean };
       limits: { per_ip_rps: number; burst: number; max_clients: number };
+      sync: SyncSection;
     }>();
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AzureStoreSchema } from '../../src/sync/schema.js';
+import { azureStoreSchema } from '../../src/config/sync.js';
 import { DirStore } from '../../src/sync/stores/dir.js';
 import { openStore } from '../../src/sync/stores/index.js';
 import { KEY, blob, checkStoreContract } from './support/store-cases.js';
@@ -65,7 +65,7 @@ describe('dir store', () => {
 
 describe('azure store (Azurite)', () => {
   it('keeps the contract: blocks are committed only after the last, verified byte', async () => {
-    const config = v.parse(AzureStoreSchema, {
+    const config = v.parse(azureStoreSchema('/'), {
       type: 'azure', account: ACCOUNT, container: 'blobs', endpoint: `${azuriteUrl}/${ACCOUNT}`, account_key_file: join(dir, 'azure-key'), block_size_mib: 1,
     });
     const store = await openStore(config, {});
@@ -76,7 +76,7 @@ describe('azure store (Azurite)', () => {
   });
 
   it('takes the key from AZURE_STORAGE_KEY, and names the setting when there is none', async () => {
-    const config = v.parse(AzureStoreSchema, { type: 'azure', account: ACCOUNT, container: 'blobs', endpoint: `${azuriteUrl}/${ACCOUNT}` });
+    const config = v.parse(azureStoreSchema('/'), { type: 'azure', account: ACCOUNT, container: 'blobs', endpoint: `${azuriteUrl}/${ACCOUNT}` });
     const store = await openStore(config, { AZURE_STORAGE_KEY: DEV_KEY });
     expect(await store.list('containers/images/')).toBeInstanceOf(Map);
     await expect(openStore(config, {})).rejects.toThrow(/set store.account_key_file or AZURE_STORAGE_KEY/);

@@ -5,7 +5,7 @@
  */
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GcsStoreSchema } from '../../src/sync/schema.js';
+import { gcsStoreSchema } from '../../src/config/sync.js';
 import { openStore } from '../../src/sync/stores/index.js';
 import type { BlobStore } from '../../src/sync/stores/types.js';
 import { GcsExpectations } from './support/gcs-expectations.js';
@@ -16,7 +16,7 @@ let store: BlobStore;
 
 beforeAll(async () => {
   gcs = await new GcsExpectations().start();
-  store = await openStore(v.parse(GcsStoreSchema, { type: 'gcs', bucket: 'blobs', endpoint: gcs.url, project: 'p', resumable_threshold_mib: 1 }), {});
+  store = await openStore(v.parse(gcsStoreSchema('/'), { type: 'gcs', bucket: 'blobs', endpoint: gcs.url, project: 'p', resumable_threshold_mib: 1 }), {});
 });
 
 afterAll(async () => {

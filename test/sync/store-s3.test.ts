@@ -11,7 +11,7 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Store, sha256ChecksumHeader } from '../../src/sync/stores/s3.js';
 import { openStore } from '../../src/sync/stores/index.js';
-import { S3StoreSchema } from '../../src/sync/schema.js';
+import { s3StoreSchema } from '../../src/config/sync.js';
 import * as v from 'valibot';
 import { startRecordingProxy, type RecordingProxy } from './support/recording-proxy.js';
 import { KEY, blob, checkStoreContract, guarded } from './support/store-cases.js';
@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 function config(extra: Record<string, unknown> = {}) {
-  return v.parse(S3StoreSchema, {
+  return v.parse(s3StoreSchema('/'), {
     type: 's3', bucket: 'blobs', endpoint: proxy.url, path_style: true,
     access_key_id_file: keyFiles.id, secret_access_key_file: keyFiles.secret, multipart_threshold_mib: 5, part_size_mib: 5, ...extra,
   });

@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseSyncArgs, parseVerifyArgs } from '../../src/sync/args.js';
-import { syncCommand, verifyCommand } from '../../src/sync/command.js';
-import { loadSyncSettings } from '../../src/sync/config.js';
+import { loadConfig } from '../../src/config/load.js';
+import { run } from '../../src/main.js';
+import { syncSettings } from '../../src/sync/settings.js';
 import { fanOut } from '../../src/sync/fanout.js';
 import { formatBytes, formatDuration, progressLine, summaryTable } from '../../src/sync/format.js';
 import { image } from './fixtures.js';
@@ -85,7 +86,7 @@ describe('command lines and the config file', () => {
     expect(() => parseSyncArgs(['stray'])).toThrow(/unexpected argument "stray"/);
   });
 
-  it('runs from a config file, relative paths against its folder, and exits 78 naming a bad field', async () => {
+  it('runs from the one config file, relative store paths against its folder, and exits 78 naming a bad field', async () => {
     const file = join(context.temp.dir, 'edge.yaml');
     await writeFile(file, [
       `origin: { url: "${context.origin.url}/", path: "/" }`,
@@ -93,30 +94,35 @@ describe('command lines and the config file', () => {
       'blobs: { inventory: inv.json }',
       'buckets:',
       '  - { name: local, url: "http://127.0.0.1:9", store: { type: dir, path: store } }',
-      'sync: { repositories: [library/app], origin_rps: 0 }',
+      'sync: { repositories: [library/app], origin_rps: 0, retries: 0 }',
     ].join('\n'));
-    const settings = loadSyncSettings(file, {});
+    const settings = syncSettings(loadConfig(file, {}).config);
     expect(settings.buckets[0]?.store).toEqual({ type: 'dir', path: join(context.temp.dir, 'store') });
     expect(settings.blobs.inventory).toBe(join(context.temp.dir, 'inv.json'));
+    expect(settings.origin).toEqual({ url: context.origin.url, path: '' });
     const stdout = new Capture();
     const stderr = new Capture();
-    expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(0);
-    expect(await verifyCommand(['--config', file, '--deep'], { stdout, stderr, env: {} })).toBe(0);
+    const io = { stdout, stderr, env: {} };
+    expect(await run(['sync', '--config', file], io)).toEqual({ code: 0 });
+    expect(await run(['verify', '--config', file, '--deep'], io)).toEqual({ code: 0 });
+    // Environment overrides apply to sync as to serve: the file is one configuration.
+    expect(await run(['sync', '--config', file, '--dry-run'], { ...io, env: { UPSTREAM_REGISTRY_ENDPOINT: 'http://127.0.0.1:9' } })).toEqual({ code: 1 });
 
-    await writeFile(file, 'buckets:\n  - { name: a, url: "http://x", store: { type: s4 } }\nsync: { concurrency: 0, tags: "(" }\n');
-    expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
-    expect(stderr.text).toContain('buckets.0.store.type');
-    expect(stderr.text).toMatch(/sync.concurrency: Invalid value: Expected >=1/);
-    expect(stderr.text).toContain('sync.tags: expected a regular expression');
-    expect(await syncCommand(['--nope'], { stdout, stderr, env: {} })).toBe(64);
-    expect(await syncCommand([], { stdout, stderr, env: {} })).toBe(78);
-    expect(stderr.text).toContain('pass --config FILE or set REGISTRY_EDGE_CONFIG');
-    expect(await verifyCommand(['--config', join(context.temp.dir, 'missing.yaml')], { stdout, stderr, env: {} })).toBe(78);
-    await writeFile(file, 'blobs: { key: "/x/../{digest}" }\n');
-    expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
-    expect(stderr.text).toContain('blobs.key: expected a path starting with / containing {digest} once');
-    await writeFile(file, 'a: [');
-    expect(await syncCommand(['--config', file], { stdout, stderr, env: {} })).toBe(78);
+    await writeFile(file, `origin: { url: "http://o.example" }\nbuckets:\n  - { name: a, url: "http://x", store: { type: s4 } }\n  - { name: b, url: "http://y", store: { type: dir, pth: p } }\nsync: { concurrency: 0, tags: "(" }\n`);
+    expect(await run(['sync', '--config', file], io)).toEqual({ code: 78 });
+    expect(stderr.text).toContain('buckets[0].store.type: expected a store of type dir, s3, gcs or azure, got "s4"');
+    expect(stderr.text).toContain('buckets[1].store.pth: unknown field (allowed: type, path)');
+    expect(stderr.text).toContain('sync.concurrency: expected an integer from 1 to 256, got 0');
+    expect(stderr.text).toContain('sync.tags: expected a regular expression, got "("');
+    expect(await run(['sync', '--nope'], io)).toEqual({ code: 64 });
+    expect(await run(['verify', '--config', join(context.temp.dir, 'missing.yaml')], io)).toEqual({ code: 78 });
+    // The embedded default has no store: sections, so there is nothing to fill.
+    expect(await run(['sync'], io)).toEqual({ code: 78 });
+    expect(stderr.text).toContain('no bucket has a store: section');
+    stdout.text = '';
+    expect(await run(['sync', '--help'], io)).toEqual({ code: 0 });
+    expect(await run(['verify', '-h'], io)).toEqual({ code: 0 });
+    expect(stdout.text).toMatch(/registry-edge sync \[--config FILE\][\s\S]*registry-edge verify \[--config FILE\]/);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
-import type { AzureStoreConfig } from '../schema.js';
+import type { AzureStoreConfig } from '../settings.js';
 import { readSecretFile } from './credentials.js';
 import { StoreConfigError, type BlobStore } from './types.js';
 

@@ -7,7 +7,7 @@
 import { Storage, type StorageOptions } from '@google-cloud/storage';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { GcsStoreConfig } from '../schema.js';
+import type { GcsStoreConfig } from '../settings.js';
 import type { BlobStore } from './types.js';
 
 const MIB = 1024 * 1024;

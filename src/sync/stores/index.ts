@@ -1,4 +1,4 @@
-import type { StoreConfig } from '../schema.js';
+import type { StoreConfig } from '../settings.js';
 import type { BlobStore } from './types.js';
 
 /**

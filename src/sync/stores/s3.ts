@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
-import type { S3StoreConfig } from '../schema.js';
+import type { S3StoreConfig } from '../settings.js';
 import { optionalSecretFile, readSecretFile } from './credentials.js';
 import type { BlobStore } from './types.js';
 

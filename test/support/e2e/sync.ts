@@ -1,6 +1,6 @@
 /**
  * Running `registry-edge sync` / `verify` as a process, and reading what it left in a `dir`
- * store. SYNC_ENTRY is the one line to change when the commands move into `src/cli.ts`.
+ * store, through the built CLI.
  */
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './front-door.js';
 import { ManagedProcess, runCommand, type CommandResult } from './processes.js';
 
-export const SYNC_ENTRY = [join(PROJECT_ROOT, 'dist', 'src', 'sync', 'bin.js')];
+export const SYNC_ENTRY = [join(PROJECT_ROOT, 'dist', 'src', 'cli.js')];
 export const KEY_FOLDER = join('containers', 'images');
 
 export interface SyncEvent {

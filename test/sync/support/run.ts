@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { SyncArgs, VerifyArgs } from '../../../src/sync/args.js';
 import { runSync } from '../../../src/sync/run.js';
-import { SYNC_DEFAULTS, type SyncSection, type SyncSettings } from '../../../src/sync/schema.js';
+import { SYNC_DEFAULTS, type SyncSection, type SyncSettings } from '../../../src/sync/settings.js';
 import { runVerify } from '../../../src/sync/verify.js';
 
 export class Capture extends Writable {
