@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { memoryKb } from './lib/servers.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SYNC = join(ROOT, 'dist', 'src', 'sync', 'bin.js');
+const SYNC = join(ROOT, 'dist', 'src', 'cli.js');
 const MIB = 1024 * 1024;
 const { values } = parseArgs({ options: { gib: { type: 'string' }, 'big-gib': { type: 'string' }, small: { type: 'string' }, keep: { type: 'boolean' } } });
 const GIB = Number(values.gib ?? 1);

@@ -5,10 +5,22 @@
  */
 import type { Credentials } from './auth.js';
 
-/** The host part of an `auths` key: `https://r.example:5000/v1/` → `r.example:5000`. */
+/**
+ * Docker Hub has one set of credentials under several names: `docker login` files them under
+ * `https://index.docker.io/v1/`, while images are pulled from `registry-1.docker.io`.
+ */
+const DOCKER_HUB_HOSTS = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
+
+/** One name per registry: lower case, Docker Hub's aliases folded into `docker.io`. */
+export function registryIdentity(host: string): string {
+  const lower = host.toLowerCase();
+  return DOCKER_HUB_HOSTS.has(lower.replace(/:443$/, '')) ? 'docker.io' : lower;
+}
+
+/** The registry an `auths` key names: `https://r.example:5000/v1/` → `r.example:5000`. */
 export function authsKeyHost(key: string): string {
   const withoutScheme = key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
-  return (withoutScheme.split('/')[0] ?? '').toLowerCase();
+  return registryIdentity(withoutScheme.split('/')[0] ?? '');
 }
 
 function decodeEntry(entry: unknown, where: string): Credentials | undefined {
@@ -36,7 +48,7 @@ export function dockerConfigCredentials(text: string, host: string, source: stri
   }
   const auths = (document as { auths?: unknown } | null)?.auths;
   if (auths === undefined || auths === null || typeof auths !== 'object') return undefined;
-  const wanted = host.toLowerCase();
+  const wanted = registryIdentity(host);
   for (const [key, entry] of Object.entries(auths as Record<string, unknown>)) {
     if (authsKeyHost(key) === wanted) return decodeEntry(entry, `${source}: auths["${key}"]`);
   }

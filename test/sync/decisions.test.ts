@@ -57,6 +57,22 @@ describe('WWW-Authenticate and tokens', () => {
     expect(dockerConfigCredentials(JSON.stringify({ auths: { x: 'junk' } }), 'x', 'f')).toBeUndefined();
     expect(authsKeyHost('registry.example')).toBe('registry.example');
   });
+
+  it.each([
+    ['https://index.docker.io/v1/', 'registry-1.docker.io'],
+    ['https://index.docker.io/v1/', 'docker.io'],
+    ['docker.io', 'registry-1.docker.io:443'],
+    ['registry-1.docker.io', 'index.docker.io'],
+  ])('finds Docker Hub credentials filed under %s for an origin at %s', (key, host) => {
+    const text = JSON.stringify({ auths: { [key]: { auth: Buffer.from('hub:pw').toString('base64') } } });
+    expect(dockerConfigCredentials(text, host, 'f')).toEqual({ username: 'hub', password: 'pw' });
+  });
+
+  it('keeps other registries apart from Docker Hub', () => {
+    const text = JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } } });
+    expect(dockerConfigCredentials(text, 'ghcr.io', 'f')).toBeUndefined();
+    expect(dockerConfigCredentials(text, 'index.docker.io.evil.example', 'f')).toBeUndefined();
+  });
 });
 
 describe('pages, redirects and retries', () => {
