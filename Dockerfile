@@ -9,7 +9,7 @@
 # The build needs only the npm registry (and, for GEO_UPDATE=auto, the providers'
 # published IP-range feeds). See docs/deploy.md for sizes and the runtime contract.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
