@@ -23,10 +23,13 @@ COPY geo ./geo
 COPY config ./config
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && find geo -name '*.ts' -delete
+ && find geo -name '*.ts' -delete \
+ && find geo -type d -empty -delete
 
-# `geo update` also compacts the bundled DB-IP City Lite database into geo/locations.mmdb,
-# which the server prefers; once that exists the raw package is dead weight in the image.
+# `geo update` writes the data folder, /app/data (src/paths.ts: data/ in the package), where
+# `serve` reads. It also compacts the bundled DB-IP City Lite database into
+# /app/data/locations.mmdb, which the server prefers; once that exists the raw package is dead
+# weight in the image. The data is read-only at run time, like the rest of /app.
 #
 # auto: fetch the feeds now; an offline build logs and goes on without ranges (the server
 #       then routes blobs by geography only).
@@ -38,19 +41,20 @@ ARG GEO_UPDATE=auto
 # missing geo-feeds/ is no error for the modes that do not use it.
 RUN --mount=type=bind,target=/context \
     set -eu; \
-    ranges=/app/geo/cloud-ranges.mmdb; \
+    data=/app/data; \
+    mkdir -p "$data"; \
     case "$GEO_UPDATE" in \
       skip) echo "geo update skipped (GEO_UPDATE=skip)" ;; \
       from) \
         test -d /context/geo-feeds || { echo "GEO_UPDATE=from needs a geo-feeds/ directory in the build context" >&2; exit 1; }; \
-        node dist/src/cli.js geo update --from /context/geo-feeds --out "$ranges" ;; \
+        REGISTRY_EDGE_DATA_DIR="$data" node dist/src/cli.js geo update --from /context/geo-feeds ;; \
       auto) \
-        timeout 900 node dist/src/cli.js geo update --out "$ranges" \
+        REGISTRY_EDGE_DATA_DIR="$data" timeout 900 node dist/src/cli.js geo update \
           || echo "geo update failed (offline build, or a feed unreachable; see above): without a ranges file the server routes blobs by geography only" >&2 ;; \
       *) echo "GEO_UPDATE must be auto, skip or from (got '$GEO_UPDATE')" >&2; exit 1 ;; \
     esac; \
-    rm -f /app/geo/*.tmp; \
-    if [ -s /app/geo/locations.mmdb ]; then \
+    rm -f "$data"/*.tmp; \
+    if [ -s "$data/locations.mmdb" ]; then \
       echo "compact geolocation database built: dropping the raw DB-IP package (~135 MB) from the image"; \
       rm -rf /app/node_modules/@ip-location-db; \
     fi
@@ -66,6 +70,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/config ./config
 COPY --from=build /app/geo ./geo
+COPY --from=build /app/data ./data
 # So that `kubectl exec ... -- registry-edge explain ...` works like the npm-installed CLI.
 RUN printf '#!/bin/sh\nexec node /app/dist/src/cli.js "$@"\n' > /usr/local/bin/registry-edge \
  && chmod 0755 /usr/local/bin/registry-edge

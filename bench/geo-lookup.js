@@ -9,7 +9,7 @@
  * - median time of one full lookup (ranges + geolocation + nearest-bucket choice) beside a
  *   bare `maxmind` lookup in the same ranges file and in the same geolocation file;
  * - peak RSS of a fresh node process that loads the locator and serves lookups.
- * Without --locations it uses geo/locations.mmdb, compiling it first when missing.
+ * Without --locations it uses data/locations.mmdb (what `geo update` writes), compiling one first when missing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -146,7 +146,7 @@ async function main() {
     console.log(`ranges: ${JSON.stringify(update.counts)} -> ${update.stats.fileBytes} bytes, ${update.stats.nodeCount} nodes`);
     console.log(`ranges compile (AWS + Google): ${update.compileSeconds.toFixed(3)} s; whole geo update (read, parse, compile, verify, write): ${updateSeconds.toFixed(3)} s`);
 
-    let locations = argument('--locations', join(root, 'geo', 'locations.mmdb'));
+    let locations = argument('--locations', join(root, 'data', 'locations.mmdb'));
     if (!existsSync(locations)) {
       locations = join(work, 'locations.mmdb');
       const compiled = await compileLocations({ sources: bundledCitySources(), out: locations, attribution: 'Source: DB-IP City Lite (https://db-ip.com), CC BY 4.0.' });

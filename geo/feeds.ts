@@ -4,14 +4,14 @@
  * publishes (bad JSON, missing lists, a malformed CIDR, no prefixes at all): a partial or
  * corrupted feed must never replace a good database, so `geo update` keeps the previous file.
  *
- * File names under `geo update --from DIR` and official URLs are in `FEEDS`.
+ * File names under `geo update --from DIR` and official URLs are in `FEEDS` (sources.ts).
  */
-import { parseCidr, type Network } from '../src/geo/ip.js';
+import { parseCidr, type Cidr } from '../src/net/cidr.js';
 
 export type ProviderName = 'aws' | 'gcp' | 'azure' | 'oracle';
 
 export interface RangeEntry {
-  network: Network;
+  network: Cidr;
   /** Provider region; absent for global/edge ranges. */
   region?: string;
 }
@@ -21,6 +21,8 @@ export interface ParsedFeed {
   entries: RangeEntry[];
   /** Publication stamp from the feed itself (createDate, creationTime, ...), when present. */
   published?: string;
+  /** The same stamp as a time, when the feed gives one that can be read as such. */
+  publishedAt?: Date;
   /** Non-fatal oddities, e.g. CIDRs with host bits set (they are masked). */
   warnings: string[];
 }
@@ -62,28 +64,60 @@ class EntryCollector {
 
   add(cidr: unknown, region: string | undefined, where: string, family?: 'ipv4' | 'ipv6'): void {
     if (typeof cidr !== 'string') throw new FeedError(`${this.provider}: ${where}: prefix is not a string`);
-    const network = parseCidr(cidr.trim());
+    const text = cidr.trim();
+    // Feeds always publish a length: a bare address means the format changed under us.
+    const network = text.includes('/') ? parseCidr(text) : undefined;
     if (!network) throw new FeedError(`${this.provider}: ${where}: bad CIDR ${JSON.stringify(cidr)}`);
-    if (family && network.ipv4 !== (family === 'ipv4')) {
+    if (family && network.family !== family) {
       throw new FeedError(`${this.provider}: ${where}: ${cidr} is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} CIDR`);
     }
-    if (network.hadHostBits) {
+    if (network.hostBitsSet) {
       this.masked++;
       if (!this.firstMasked) this.firstMasked = cidr;
     }
     this.entries.push(region ? { network, region } : { network });
   }
 
-  finish(published: string | undefined): ParsedFeed {
+  finish(published: string | undefined, publishedAt?: Date): ParsedFeed {
     if (this.entries.length === 0) throw new FeedError(`${this.provider}: feed lists no prefixes`);
     const warnings =
       this.masked > 0 ? [`${this.masked} CIDR(s) had host bits set and were masked (first: ${this.firstMasked})`] : [];
-    return published ? { provider: this.provider, entries: this.entries, published, warnings } : { provider: this.provider, entries: this.entries, warnings };
+    return {
+      provider: this.provider,
+      entries: this.entries,
+      ...(published ? { published } : {}),
+      ...(publishedAt ? { publishedAt } : {}),
+      warnings,
+    };
   }
 }
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * A UTC time written as digits in the order year, month, day, hour, minute, second with any
+ * separators (AWS `2024-01-01-00-00-00`, Oracle `2024-01-01T00:00:00.000000`); undefined
+ * when the text is not one.
+ */
+export function utcStamp(text: string | undefined): Date | undefined {
+  const parts = /^(\d{4})\D(\d{2})\D(\d{2})\D(\d{2})\D(\d{2})\D(\d{2})(?:\.\d+)?Z?$/.exec(text ?? '');
+  if (!parts) return undefined;
+  const [year, month, day, hour, minute, second] = parts.slice(1).map(Number) as [number, number, number, number, number, number];
+  const time = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  return time.getUTCMonth() === month - 1 && time.getUTCDate() === day && hour < 24 && minute < 60 && second < 60 ? time : undefined;
+}
+
+/**
+ * Google's `creationTime` has no zone and is written in Pacific time, while `syncToken` is the
+ * same moment in milliseconds since the epoch: prefer the token, else read the text as UTC,
+ * which can only make the feed look older than it is.
+ */
+function gcpPublishedAt(document: JsonObject): Date | undefined {
+  const token = document['syncToken'];
+  if (typeof token === 'string' && /^\d{13}$/.test(token)) return new Date(Number(token));
+  return utcStamp(optionalString(document['creationTime']));
 }
 
 /**
@@ -109,7 +143,8 @@ export function parseAwsFeed(text: string): ParsedFeed {
       collector.add(item[prefixKey], region === 'GLOBAL' ? undefined : region, where, family);
     });
   }
-  return collector.finish(optionalString(document['createDate']));
+  const createDate = optionalString(document['createDate']);
+  return collector.finish(createDate, utcStamp(createDate));
 }
 
 /**
@@ -130,7 +165,7 @@ export function parseGcpFeed(text: string): ParsedFeed {
     else if ('ipv6Prefix' in item) collector.add(item['ipv6Prefix'], region, where, 'ipv6');
     else throw new FeedError(`${provider}: ${where}: neither ipv4Prefix nor ipv6Prefix`);
   });
-  return collector.finish(optionalString(document['creationTime']));
+  return collector.finish(optionalString(document['creationTime']), gcpPublishedAt(document));
 }
 
 /**
@@ -186,62 +221,6 @@ export function parseOracleFeed(text: string): ParsedFeed {
       collector.add(cidr['cidr'], region, at);
     });
   });
-  return collector.finish(optionalString(document['last_updated_timestamp']));
-}
-
-export interface FeedSource {
-  provider: ProviderName;
-  /** File name looked for under `geo update --from DIR`. */
-  file: string;
-  /** Official download URL (Azure: the download page the JSON link is taken from). */
-  url: string;
-  /** Environment variable that overrides `url`. */
-  urlEnv: string;
-  parse: (text: string) => ParsedFeed;
-}
-
-/**
- * The feeds, in precedence order: when two providers publish exactly the same network
- * (they should not), the earlier one wins.
- */
-export const FEEDS: readonly FeedSource[] = [
-  {
-    provider: 'aws',
-    file: 'aws-ip-ranges.json',
-    url: 'https://ip-ranges.amazonaws.com/ip-ranges.json',
-    urlEnv: 'REGISTRY_EDGE_GEO_AWS_URL',
-    parse: parseAwsFeed,
-  },
-  {
-    provider: 'gcp',
-    file: 'gcp-cloud.json',
-    url: 'https://www.gstatic.com/ipranges/cloud.json',
-    urlEnv: 'REGISTRY_EDGE_GEO_GCP_URL',
-    parse: parseGcpFeed,
-  },
-  {
-    provider: 'azure',
-    file: 'azure-service-tags.json',
-    // The JSON's own URL changes every week; this page links the current one.
-    url: 'https://www.microsoft.com/en-us/download/details.aspx?id=56519',
-    urlEnv: 'REGISTRY_EDGE_GEO_AZURE_URL',
-    parse: parseAzureFeed,
-  },
-  {
-    provider: 'oracle',
-    file: 'oracle-public-ip-ranges.json',
-    url: 'https://docs.oracle.com/en-us/iaas/tools/public_ip_ranges.json',
-    urlEnv: 'REGISTRY_EDGE_GEO_ORACLE_URL',
-    parse: parseOracleFeed,
-  },
-];
-
-/**
- * Finds the current Service Tags JSON link in the Azure download page's HTML. Returns
- * undefined when the page has none (Microsoft changed the page; set the JSON URL directly).
- */
-export function findAzureJsonUrl(html: string): string | undefined {
-  // Any host: the page (fetched from microsoft.com) decides where the file lives.
-  const match = /https?:\/\/[^"'\s<>]+?\/ServiceTags_Public_\d+\.json/.exec(html);
-  return match?.[0];
+  const updated = optionalString(document['last_updated_timestamp']);
+  return collector.finish(updated, utcStamp(updated));
 }

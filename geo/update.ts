@@ -1,39 +1,28 @@
 /**
- * `registry-edge geo update`: fetch (or read with `from`) the providers' range feeds,
- * validate them, compile the cloud ranges MMDB, and refresh the compact city geolocation
- * file. Nothing is replaced unless everything it is built from was read correctly, and
- * files are replaced atomically (see atomic.ts), so a running server never sees a
- * half-written database.
+ * `registry-edge geo update`, the pipeline's entry: fetch (or read with `from`) the providers'
+ * range feeds, validate them, compile the cloud ranges MMDB, and refresh the compact city
+ * geolocation file. Nothing is replaced unless everything it is built from was read
+ * correctly; both files are written in full before either replaces the old one (commit.ts),
+ * so a server never sees a half-written database and a full disk changes nothing.
  */
-import { access, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { formatNetwork } from '../src/geo/ip.js';
-import { MmdbReader } from '../src/geo/mmdb.js';
-import { CLOUD_RANGES_TYPE, COMPACT_LOCATIONS_FILE, type GeoLog, type GeoLogLevel } from '../src/geo/locator.js';
-import { loadRegions } from '../src/geo/nearest.js';
-import { writeFileAtomic } from './atomic.js';
-import { FEEDS, FeedError, findAzureJsonUrl, type FeedSource, type ParsedFeed, type ProviderName } from './feeds.js';
-import { bundledCitySources, compileLocations, DEFAULT_MAX_ERROR_KM } from './locations.js';
-import { MmdbWriter, type BuildStats, type WriterValue } from './mmdb-writer.js';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { GeoLog, GeoLogLevel } from '../src/geo/types.js';
+import { compactLocationsPath } from '../src/paths.js';
+import { CommitError, commitFiles, type PendingFile } from './commit.js';
+import type { ProviderName } from './feeds.js';
+import { prepareLocations, type LocationsUpdateOptions, type LocationsUpdateResult } from './locations.js';
+import type { BuildStats } from './mmdb/writer.js';
+import { compileRanges, verifyRanges, warnAboutUnknownRegions } from './ranges.js';
+import { readFeeds } from './sources.js';
 
-export const DEFAULT_FETCH_TIMEOUT_MS = 30_000;
-export type { GeoLog, GeoLogLevel };
-
-export interface LocationsUpdateOptions {
-  /** Compact file to write; default `locations.mmdb` next to the ranges file. */
-  out?: string;
-  /** City MMDB files to compact; default the bundled DB-IP City Lite files. */
-  sources?: string[];
-  /** Rebuild even when the compact file is newer than every source. */
-  force?: boolean;
-  /** See compileLocations. */
-  maxErrorKm?: number;
-}
+export { DEFAULT_FETCH_TIMEOUT_MS } from './sources.js';
+export type { GeoLog, GeoLogLevel, LocationsUpdateOptions, LocationsUpdateResult };
 
 export interface UpdateGeoOptions {
   /** Read feeds from this directory (file names in FEEDS) instead of downloading them. */
   from?: string;
-  /** The ranges MMDB to write. */
+  /** The ranges MMDB to write; its folder must exist. */
   out: string;
   fetchTimeoutMs?: number;
   log?: GeoLog;
@@ -45,24 +34,16 @@ export interface UpdateGeoOptions {
   now?: Date;
 }
 
-export interface LocationsUpdateResult {
-  out: string;
-  written: boolean;
-  /** Why nothing was written when that was not a failure. */
-  upToDate?: boolean;
-  networks?: number;
-  nodeCount?: number;
-  bytes?: number;
-  seconds?: number;
-}
-
 export interface UpdateGeoResult {
   /** Whether the ranges file was replaced. */
   written: boolean;
   out: string;
   /** Networks compiled per provider, plus `total`. */
   counts: Record<string, number>;
-  /** Feeds (provider names) that could not be downloaded or parsed, and `locations` if that failed. */
+  /**
+   * What failed: feeds (provider names), `locations` when the compact file could not be
+   * compiled, and `ranges` or `locations` when that file could not be written.
+   */
   failed: string[];
   /** Reason per failed item. */
   errors: Record<string, string>;
@@ -72,271 +53,92 @@ export interface UpdateGeoResult {
   compileSeconds: number;
   stats?: BuildStats;
   locations?: LocationsUpdateResult;
+  /** The oldest publication time the feeds gave, as stored in the ranges file. */
+  feedsPublishedAt?: Date;
+}
+
+/** An output folder that is missing: found before anything is downloaded or compiled. */
+export class OutputFolderError extends Error {
+  override name = 'OutputFolderError';
+}
+
+async function requireFolder(file: string): Promise<void> {
+  const folder = dirname(file);
+  const info = await stat(folder).catch(() => undefined);
+  if (!info?.isDirectory()) throw new OutputFolderError(`the folder of ${file} (${folder}) does not exist or is not a folder`);
 }
 
 const noLog: GeoLog = () => undefined;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
+/** Compiles and verifies the ranges from the feeds; undefined (and nothing pending) when a feed failed. */
+async function prepareRanges(options: UpdateGeoOptions, result: UpdateGeoResult, log: GeoLog): Promise<PendingFile | undefined> {
+  const feeds = await readFeeds({ ...options, log });
+  result.failed.push(...feeds.failed);
+  Object.assign(result.errors, feeds.errors);
+  result.skipped = feeds.skipped;
+  if (feeds.failed.length > 0) return undefined;
+  const started = process.hrtime.bigint();
+  const compiled = compileRanges(feeds.parsed, options.now ?? new Date());
+  verifyRanges(compiled);
+  result.compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  result.counts = compiled.counts;
+  result.stats = compiled.stats;
+  if (compiled.feedsPublishedAt) result.feedsPublishedAt = compiled.feedsPublishedAt;
+  warnAboutUnknownRegions(compiled, log);
+  return { path: options.out, data: compiled.file };
 }
 
-async function download(url: string, timeoutMs: number): Promise<string> {
-  let response: Response;
+/** The compact file to commit with the ranges, if one is due; a failure is recorded, not thrown. */
+async function prepareCompact(options: LocationsUpdateOptions, out: string, result: UpdateGeoResult, log: GeoLog): Promise<PendingFile | undefined> {
   try {
-    response = await fetch(url, {
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: { 'user-agent': 'registry-edge-geo-update' },
-      redirect: 'follow',
-    });
+    const prepared = await prepareLocations(options, out, log);
+    result.locations = prepared.result;
+    return prepared.file ? { path: out, data: prepared.file } : undefined;
   } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message;
-    throw new FeedError(`download of ${url} failed: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+    result.failed.push('locations');
+    result.errors['locations'] = (error as Error).message;
+    log('error', 'compact geolocation database failed; previous file kept', { error: result.errors['locations'] });
+    return undefined;
   }
-  if (!response.ok) {
-    await response.body?.cancel();
-    throw new FeedError(`download of ${url} failed: HTTP ${response.status}`);
-  }
+}
+
+/** Writes what was prepared, all or (if a rename fails part way) exactly what the result says. */
+async function commit(pending: PendingFile[], result: UpdateGeoResult, log: GeoLog): Promise<void> {
+  const kind = (path: string) => (path === result.out ? 'ranges' : 'locations');
+  let replaced: readonly string[];
   try {
-    return await response.text();
+    replaced = await commitFiles(pending);
   } catch (error) {
-    throw new FeedError(`download of ${url} failed while reading the body: ${(error as Error).message}`);
+    if (!(error instanceof CommitError)) throw error;
+    replaced = error.replaced;
+    result.failed.push(kind(error.path));
+    result.errors[kind(error.path)] = error.message;
+    log('error', 'could not replace the geo data files', { error: error.message, replaced });
   }
-}
-
-async function fetchFeedText(feed: FeedSource, url: string, timeoutMs: number): Promise<string> {
-  if (feed.provider !== 'azure' || /\.json(\?|$)/.test(url)) return download(url, timeoutMs);
-  const page = await download(url, timeoutMs);
-  const jsonUrl = findAzureJsonUrl(page);
-  if (!jsonUrl) {
-    throw new FeedError(`no ServiceTags_Public_*.json link on ${url}; set ${feed.urlEnv} to the JSON file's URL`);
+  result.written = replaced.includes(result.out);
+  if (result.locations && replaced.includes(result.locations.out)) result.locations.written = true;
+  for (const path of replaced) {
+    const details =
+      kind(path) === 'ranges'
+        ? { ...result.counts, nodeCount: result.stats?.nodeCount, bytes: result.stats?.fileBytes, seconds: Number(result.compileSeconds.toFixed(3)) }
+        : result.locations;
+    log('info', `wrote ${kind(path) === 'ranges' ? 'cloud ranges' : 'compact geolocation'} database`, { out: path, ...details });
   }
-  return download(jsonUrl, timeoutMs);
-}
-
-export interface CompiledRanges {
-  file: Buffer;
-  counts: Record<string, number>;
-  stats: BuildStats;
-  /** Distinct networks written. */
-  networks: Array<{ cidr: string; provider: string; region?: string }>;
-}
-
-/**
- * Builds the ranges database from parsed feeds (pure: no I/O). The same network listed
- * several times (AWS lists a prefix once per service) is kept once: the first listing wins,
- * except that a listing with a region replaces one without. Nested networks are all kept;
- * the database answers with the longest prefix.
- */
-export function compileRanges(feeds: readonly ParsedFeed[], buildEpoch: Date = new Date()): CompiledRanges {
-  const kept = new Map<string, { provider: string; region?: string; bytes: Uint8Array; prefixLength: number }>();
-  for (const feed of feeds) {
-    for (const entry of feed.entries) {
-      const key = `${Buffer.from(entry.network.bytes).toString('hex')}/${entry.network.prefixLength}`;
-      const earlier = kept.get(key);
-      if (earlier && (earlier.region !== undefined || entry.region === undefined || earlier.provider !== feed.provider)) {
-        continue;
-      }
-      kept.set(key, {
-        provider: feed.provider,
-        ...(entry.region !== undefined ? { region: entry.region } : {}),
-        bytes: entry.network.bytes,
-        prefixLength: entry.network.prefixLength,
-      });
-    }
-  }
-  const published = feeds
-    .map((feed) => `${feed.provider}${feed.published ? ` (${feed.published})` : ''}`)
-    .join(', ');
-  const writer = new MmdbWriter({
-    databaseType: CLOUD_RANGES_TYPE,
-    description: { en: `registry-edge cloud provider IP ranges ({provider, region}) from: ${published}` },
-    languages: [],
-    buildEpoch,
-  });
-  const counts: Record<string, number> = {};
-  const networks: CompiledRanges['networks'] = [];
-  for (const network of kept.values()) {
-    const record: { [key: string]: WriterValue } = { provider: network.provider };
-    if (network.region !== undefined) record['region'] = network.region;
-    writer.insert(network.bytes, network.prefixLength, record);
-    counts[network.provider] = (counts[network.provider] ?? 0) + 1;
-    networks.push({
-      cidr: formatNetwork(network.bytes, network.prefixLength),
-      provider: network.provider,
-      ...(network.region !== undefined ? { region: network.region } : {}),
-    });
-  }
-  counts['total'] = kept.size;
-  const { file, stats } = writer.build();
-  return { file, counts, stats, networks };
-}
-
-/**
- * Reads the compiled file back and checks that every network's first address resolves to
- * its provider: a last guard before the file replaces one a server is using.
- */
-function verifyRanges(compiled: CompiledRanges): void {
-  const reader = new MmdbReader(compiled.file);
-  for (const network of compiled.networks) {
-    const record = reader.get(network.cidr.slice(0, network.cidr.indexOf('/')));
-    const provider = record && typeof record === 'object' && !Array.isArray(record) ? (record as Record<string, unknown>)['provider'] : undefined;
-    if (provider !== network.provider) {
-      throw new Error(`compiled database answers ${String(provider)} for ${network.cidr} (${network.provider})`);
-    }
-  }
-}
-
-async function isUpToDate(out: string, sources: readonly string[]): Promise<boolean> {
-  try {
-    const built = (await stat(out)).mtimeMs;
-    for (const source of sources) if ((await stat(source)).mtimeMs > built) return false;
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function updateLocations(
-  options: LocationsUpdateOptions,
-  rangesOut: string,
-  log: GeoLog,
-): Promise<LocationsUpdateResult> {
-  const out = options.out ?? join(dirname(rangesOut), COMPACT_LOCATIONS_FILE);
-  const usingBundled = options.sources === undefined;
-  const sources = options.sources ?? bundledCitySources();
-  if (!options.force && (await isUpToDate(out, sources))) {
-    log('info', 'compact geolocation database is up to date', { out });
-    return { out, written: false, upToDate: true };
-  }
-  log('info', 'compiling compact geolocation database', { out, sources });
-  const result = await compileLocations({
-    sources,
-    out,
-    maxErrorKm: options.maxErrorKm ?? DEFAULT_MAX_ERROR_KM,
-    ...(usingBundled ? { attribution: 'Source: DB-IP City Lite (https://db-ip.com), CC BY 4.0.' } : {}),
-  });
-  log('info', 'wrote compact geolocation database', {
-    out,
-    networks: result.networks,
-    nodeCount: result.stats.nodeCount,
-    bytes: result.stats.fileBytes,
-    seconds: Number(result.seconds.toFixed(2)),
-  });
-  return {
-    out,
-    written: true,
-    networks: result.networks,
-    nodeCount: result.stats.nodeCount,
-    bytes: result.stats.fileBytes,
-    seconds: result.seconds,
-  };
 }
 
 export async function updateGeo(options: UpdateGeoOptions): Promise<UpdateGeoResult> {
   const log = options.log ?? noLog;
-  const timeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
-  const failed: string[] = [];
-  const errors: Record<string, string> = {};
-  const skipped: string[] = [];
-  const parsed: ParsedFeed[] = [];
-
-  const results = await Promise.all(
-    FEEDS.map(async (feed): Promise<{ feed: FeedSource; parsed?: ParsedFeed; missing?: boolean; error?: string }> => {
-      try {
-        let text: string;
-        if (options.from !== undefined) {
-          const path = join(options.from, feed.file);
-          if (!(await exists(path))) return { feed, missing: true };
-          text = await readFile(path, 'utf8');
-        } else {
-          const url = options.urls?.[feed.provider] ?? process.env[feed.urlEnv] ?? feed.url;
-          text = await fetchFeedText(feed, url, timeoutMs);
-        }
-        return { feed, parsed: feed.parse(text) };
-      } catch (error) {
-        return { feed, error: (error as Error).message };
-      }
-    }),
-  );
-  for (const result of results) {
-    const provider = result.feed.provider;
-    if (result.missing) {
-      skipped.push(provider);
-      log('info', 'feed not present, skipped', { feed: provider, file: join(options.from ?? '', result.feed.file) });
-    } else if (result.error !== undefined || !result.parsed) {
-      failed.push(provider);
-      errors[provider] = result.error ?? 'unknown error';
-      log('error', 'feed failed; previous ranges database kept', { feed: provider, error: errors[provider] });
-    } else {
-      parsed.push(result.parsed);
-      for (const warning of result.parsed.warnings) log('warn', warning, { feed: provider });
-      log('info', 'feed read', { feed: provider, prefixes: result.parsed.entries.length, published: result.parsed.published });
-    }
+  const locationsOut = options.locations === false ? undefined : (options.locations?.out ?? compactLocationsPath(options.out));
+  // A missing folder must not cost a download and a compile before it is noticed.
+  for (const file of [options.out, locationsOut]) if (file !== undefined) await requireFolder(file);
+  const result: UpdateGeoResult = { written: false, out: options.out, counts: {}, failed: [], errors: {}, skipped: [], compileSeconds: 0 };
+  const pending: PendingFile[] = [];
+  const ranges = await prepareRanges(options, result, log);
+  if (ranges) pending.push(ranges);
+  if (options.locations !== false && locationsOut !== undefined) {
+    const compact = await prepareCompact(options.locations ?? {}, locationsOut, result, log);
+    if (compact) pending.push(compact);
   }
-  if (parsed.length === 0 && failed.length === 0) {
-    for (const provider of skipped) {
-      failed.push(provider);
-      errors[provider] = `no ${FEEDS.find((feed) => feed.provider === provider)?.file} in ${options.from}`;
-    }
-    skipped.length = 0;
-    log('error', 'no feed files found; previous ranges database kept', { from: options.from });
-  }
-
-  const result: UpdateGeoResult = { written: false, out: options.out, counts: {}, failed, errors, skipped, compileSeconds: 0 };
-  if (failed.length === 0) {
-    const started = process.hrtime.bigint();
-    const compiled = compileRanges(parsed, options.now ?? new Date());
-    verifyRanges(compiled);
-    result.compileSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    await writeFileAtomic(options.out, compiled.file);
-    result.written = true;
-    result.counts = compiled.counts;
-    result.stats = compiled.stats;
-    log('info', 'wrote cloud ranges database', {
-      out: options.out,
-      ...compiled.counts,
-      nodeCount: compiled.stats.nodeCount,
-      bytes: compiled.stats.fileBytes,
-      seconds: Number(result.compileSeconds.toFixed(3)),
-    });
-    warnAboutUnknownRegions(compiled, log);
-  }
-
-  if (options.locations !== false) {
-    try {
-      result.locations = await updateLocations(options.locations ?? {}, options.out, log);
-    } catch (error) {
-      failed.push('locations');
-      errors['locations'] = (error as Error).message;
-      log('error', 'compact geolocation database failed; previous file kept', { error: errors['locations'] });
-    }
-  }
+  await commit(pending, result, log);
   return result;
-}
-
-/** Regions without coordinates can still be routed by region, but not to a nearest bucket. */
-function warnAboutUnknownRegions(compiled: CompiledRanges, log: GeoLog): void {
-  let regions;
-  try {
-    regions = loadRegions();
-  } catch (error) {
-    log('warn', 'cannot check region coordinates', { error: (error as Error).message });
-    return;
-  }
-  const unknown = new Set<string>();
-  for (const network of compiled.networks) {
-    if (network.region !== undefined && !regions.get(network.provider)?.has(network.region)) {
-      unknown.add(`${network.provider}/${network.region}`);
-    }
-  }
-  if (unknown.size > 0) {
-    log('warn', 'regions without coordinates in geo/regions.json (nearest-bucket choice cannot use them)', {
-      regions: [...unknown].sort(),
-    });
-  }
 }

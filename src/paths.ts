@@ -39,6 +39,11 @@ export function defaultRangesPath(env: NodeJS.ProcessEnv = process.env): string 
   return join(dataDir(env), RANGES_FILE_NAME);
 }
 
+/** The compact city file `geo update` writes next to a ranges file, where `serve` looks for it. */
+export function compactLocationsPath(rangesPath: string): string {
+  return join(dirname(rangesPath), COMPACT_LOCATIONS_FILE_NAME);
+}
+
 /** The embedded default configuration (a replica of registry.k8s.io). */
 export function embeddedConfigPath(): string {
   return join(packageRoot(), 'config', 'registry-k8s-io.yaml');

@@ -3,7 +3,7 @@
 // the server loads (and its lookup depth) stays comparable between machines.
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseCidr, cidrContainsAddress, parseAddress, addressInside, formatIPv4, formatIPv6, parseIPv4 } from './ip.js';
+import { parseCidr, cidrContains, addressInside, formatIPv4, formatIPv6, parseIPv4 } from './ip.js';
 
 export const AWS_FEED_FILE = 'aws-ip-ranges.json';
 export const GCP_FEED_FILE = 'gcp-cloud.json';
@@ -106,7 +106,7 @@ export function syntheticFeeds(sizes = {}) {
   const pick = (/** @type {string[]} */ list) => list[Math.floor(random() * list.length)] ?? list[0] ?? '';
 
   const prefixes = [];
-  let next4 = parseIPv4('13.0.0.0') ?? 0;
+  let next4 = parseIPv4('13.0.0.0');
   for (let i = 0; i < ipv4; i += 1) {
     const bits = i < SYNTHETIC_AWS_REGIONS.length ? 20 : weightedPick(random, V4_LENGTH_WEIGHTS);
     const size = 2 ** (32 - bits);
@@ -136,7 +136,7 @@ export function syntheticFeeds(sizes = {}) {
     next6 += size;
   }
   const gcpPrefixes = [];
-  let nextGcp = parseIPv4('34.0.0.0') ?? 0;
+  let nextGcp = parseIPv4('34.0.0.0');
   for (let i = 0; i < gcp; i += 1) {
     const bits = 18 + Math.floor(random() * 7);
     const size = 2 ** (32 - bits);
@@ -153,8 +153,7 @@ export function syntheticFeeds(sizes = {}) {
 
 /** Everything in the feeds that contains IP. @param {RangeEntry[]} entries @param {string} ip */
 export function matchingEntries(entries, ip) {
-  const address = parseAddress(ip);
-  return entries.filter((entry) => cidrContainsAddress(entry.cidr, address));
+  return entries.filter((entry) => cidrContains(entry.cidr, ip));
 }
 
 /**
@@ -167,9 +166,9 @@ export function matchingEntries(entries, ip) {
 export function pickRegionAddress(entries, provider, region, options = {}) {
   const { family = 4, skip = 0 } = options;
   const candidates = entries
-    .filter((e) => e.provider === provider && e.region === region && e.cidr.family === family)
-    .filter((e) => e.cidr.bits <= (family === 4 ? 24 : 64))
-    .sort((a, b) => a.cidr.bits - b.cidr.bits || a.text.localeCompare(b.text));
+    .filter((e) => e.provider === provider && e.region === region && e.cidr.family === (family === 4 ? 'ipv4' : 'ipv6'))
+    .filter((e) => e.cidr.prefix <= (family === 4 ? 24 : 64))
+    .sort((a, b) => a.cidr.prefix - b.cidr.prefix || a.text.localeCompare(b.text));
   let passed = 0;
   for (const entry of candidates) {
     const ip = addressInside(entry.cidr, 77);

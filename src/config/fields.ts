@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
-import { formatNetwork, parseCidr } from '../geo/ip.js';
+import { parseCidr } from '../net/cidr.js';
 import { show } from './errors.js';
 
 type Issue = v.BaseIssue<unknown>;
@@ -136,11 +136,8 @@ export function cidrProblem(text: string): string | undefined {
   const block = text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`;
   const network = parseCidr(block);
   if (network === undefined) return 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32';
-  if (!network.hadHostBits) return undefined;
-  const canonical = formatNetwork(network.bytes, network.prefixLength);
-  // formatNetwork prints any network inside ::/96 in IPv4 form; suggest only a same-family form.
-  const sameFamily = canonical.includes(':') === !network.ipv4;
-  return `expected a CIDR without host bits${sameFamily ? ` (did you mean ${canonical}?)` : ''}`;
+  if (!network.hostBitsSet) return undefined;
+  return `expected a CIDR without host bits (did you mean ${network.text}?)`;
 }
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

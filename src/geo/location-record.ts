@@ -1,4 +1,4 @@
-import type { MmdbValue } from './mmdb.js';
+import type { MmdbValue } from './mmdb-format.js';
 
 /** The part of a city database record registry-edge uses. */
 export interface Geolocation {

@@ -9,17 +9,10 @@ import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Reader } from 'maxmind';
 import { LRUCache } from 'lru-cache';
+import { compactLocationsPath } from '../paths.js';
 import { extractGeolocation } from './location-record.js';
-import type { MmdbValue } from './mmdb.js';
-import type { ClientLocation, Locator } from './types.js';
-
-export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
-
-export const CLOUD_RANGES_TYPE = 'registry-edge-cloud-ranges';
-export const COMPACT_LOCATIONS_TYPE = 'registry-edge-locations';
-/** File name `geo update` gives the compact geolocation database, next to the ranges file. */
-export const COMPACT_LOCATIONS_FILE = 'locations.mmdb';
+import { CLOUD_RANGES_TYPE, parseMetadata, type MmdbValue } from './mmdb-format.js';
+import type { ClientLocation, GeoLog, Locator } from './types.js';
 
 export interface LocatorOptions {
   /** Compiled cloud ranges MMDB (`geo update`); a missing file is a warning. */
@@ -45,6 +38,11 @@ export interface LocatorOptions {
 export interface GeoLocator extends Locator {
   /** build_epoch of the ranges database; undefined when it is not loaded. */
   readonly rangesBuiltAt: Date | undefined;
+  /**
+   * When the loaded ranges were published: the oldest feed's own stamp as `geo update` stored
+   * it, or the build time for a file that records none; undefined when no ranges are loaded.
+   */
+  readonly rangesPublishedAt: Date | undefined;
   /** build_epoch of the first geolocation database. */
   readonly locationsBuiltAt: Date | undefined;
   /** Files the geolocation answers come from. */
@@ -79,6 +77,8 @@ class Database<T extends object> {
     readonly path: string,
     readonly byteLength: number,
     private readonly extract: (record: Record_) => T,
+    /** See GeoLocator.rangesPublishedAt. */
+    readonly publishedAt: Date,
   ) {}
 
   get ipVersion(): number {
@@ -104,7 +104,9 @@ class Database<T extends object> {
 async function openDatabase<T extends object>(path: string, cacheEntries: number, extract: (record: Record_) => T): Promise<Database<T>> {
   const buffer = await readFile(path);
   const reader = new Reader<Record_>(buffer, { cache: new LRUCache<string | number, Record_>({ max: cacheEntries }) });
-  return new Database(reader, path, buffer.byteLength, extract);
+  // maxmind drops metadata keys it does not know; the feeds' publication time is one of ours.
+  const publishedAt = parseMetadata(buffer).feedsPublishedAt ?? reader.metadata.buildEpoch;
+  return new Database(reader, path, buffer.byteLength, extract, publishedAt);
 }
 
 function extractCloud(value: Record_): ClientLocation {
@@ -130,15 +132,22 @@ function bundledCityFiles(): string[] | undefined {
   }
 }
 
-async function openRanges(path: string, cacheEntries: number, log: GeoLog): Promise<Database<ClientLocation> | undefined> {
+/** What a server without cloud ranges does instead, as its start-up warning says. */
+export function missingRangesWarning(geolocation: boolean): string {
+  const instead = geolocation
+    ? 'clients are located by geography only'
+    : 'no client is located (no geolocation is loaded either: routing.others is default), so blobs go by buckets[].networks, else to the default bucket';
+  return `cloud ranges database not found; ${instead} (run \`registry-edge geo update\`)`;
+}
+
+async function openRanges(options: LocatorOptions, cacheEntries: number): Promise<Database<ClientLocation> | undefined> {
+  const { ranges: path, log } = options;
   let database: Database<ClientLocation>;
   try {
     database = await openDatabase(path, cacheEntries, extractCloud);
   } catch (error) {
     if (isMissingFile(error)) {
-      log('warn', 'cloud ranges database not found; clients are located by geography only (run `registry-edge geo update`)', {
-        path,
-      });
+      log('warn', missingRangesWarning(options.geolocation !== false), { path });
       return undefined;
     }
     throw new Error(`cannot load cloud ranges database ${path}: ${(error as Error).message}`);
@@ -155,7 +164,7 @@ async function openRanges(path: string, cacheEntries: number, log: GeoLog): Prom
 /** Which geolocation files to open, following the preference order documented on LocatorOptions. */
 function chooseLocationFiles(options: LocatorOptions): string[] {
   if (options.locations.length > 0) return options.locations;
-  const compact = options.compactLocations ?? join(dirname(options.ranges), COMPACT_LOCATIONS_FILE);
+  const compact = options.compactLocations ?? compactLocationsPath(options.ranges);
   if (existsSync(compact)) return [compact];
   const bundled = bundledCityFiles();
   if (!bundled) {
@@ -170,99 +179,122 @@ function chooseLocationFiles(options: LocatorOptions): string[] {
   return bundled;
 }
 
-const EMPTY: ClientLocation = Object.freeze({});
-/** Addresses whose location is remembered. */
-const RECENT_CLIENTS = 10_000;
-
-export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
-  const cacheEntries = options.cacheEntries ?? 10_000;
-  let ranges = await openRanges(options.ranges, cacheEntries, options.log);
-
-  const locationFiles = options.geolocation === false ? [] : chooseLocationFiles(options);
+async function openLocations(options: LocatorOptions, cacheEntries: number): Promise<Database<ClientLocation>[]> {
+  const files = options.geolocation === false ? [] : chooseLocationFiles(options);
   const locations: Database<ClientLocation>[] = [];
-  for (const path of locationFiles) {
+  for (const path of files) {
     try {
       locations.push(await openDatabase(path, cacheEntries, (record) => extractGeolocation(record)));
     } catch (error) {
       throw new Error(`cannot load geolocation database ${path}: ${(error as Error).message}`);
     }
   }
-  if (locationFiles.length > 0) {
-    options.log('info', 'geolocation loaded', { files: locationFiles, builtAt: locations[0]?.buildEpoch.toISOString() });
-  }
+  if (files.length > 0) options.log('info', 'geolocation loaded', { files, builtAt: locations[0]?.buildEpoch.toISOString() });
+  return locations;
+}
+
+const EMPTY: ClientLocation = Object.freeze({});
+/** Addresses whose location is remembered. */
+const RECENT_CLIENTS = 10_000;
+
+/** The lookups over whatever ranges database is current; `forget` drops remembered answers. */
+class Lookups implements Locator {
+  /**
+   * A pull is a burst of requests from one address (manifests, config, every layer): the answer
+   * for an address is kept so only its first request pays for the tree walks. A plain Map that
+   * starts over when full: an LRU's recency bookkeeping on every hit cost more than it saved
+   * (1.2% of a blob redirect in profiles), and an address scan still costs no more than this.
+   */
+  private readonly recent = new Map<string, ClientLocation>();
   // An ip_version 6 database can hold IPv4 too (at ::/96), so every database answers IPv4;
   // an ip_version 4 database cannot be asked about IPv6 at all (maxmind throws).
-  const ipv4Locations = [...locations];
-  const ipv6Locations = locations.filter((database) => database.ipVersion === 6);
+  private readonly ipv4Locations: Database<ClientLocation>[];
+  private readonly ipv6Locations: Database<ClientLocation>[];
+
+  constructor(
+    public ranges: Database<ClientLocation> | undefined,
+    locations: readonly Database<ClientLocation>[],
+  ) {
+    this.ipv4Locations = [...locations];
+    this.ipv6Locations = locations.filter((database) => database.ipVersion === 6);
+  }
+
+  /** The first city database that knows the address; the caller has validated it. */
+  private place(ip: string): ClientLocation | undefined {
+    const candidates = ip.includes(':') ? this.ipv6Locations : this.ipv4Locations;
+    for (let i = 0; i < candidates.length; i++) {
+      const place = (candidates[i] as Database<ClientLocation>).lookup(ip);
+      if (place !== undefined) return place;
+    }
+    return undefined;
+  }
 
   /**
    * A cloud client is placed by its provider and region (the record is shared and frozen, so
    * the hot path allocates nothing); anyone else by the first city database that knows the
    * address. The caller has validated and normalised the address.
    */
-  const locateUncached = (ip: string): ClientLocation => {
-    const cloud = ranges?.lookup(ip);
-    if (cloud !== undefined && cloud.provider !== undefined) return cloud;
-    const candidates = ip.includes(':') ? ipv6Locations : ipv4Locations;
-    for (let i = 0; i < candidates.length; i++) {
-      const place = (candidates[i] as Database<ClientLocation>).lookup(ip);
-      if (place !== undefined) return place;
-    }
-    return EMPTY;
-  };
-
-  // A pull is a burst of requests from one address (manifests, config, every layer): the answer
-  // for an address is kept so only its first request pays for the tree walks. A plain Map that
-  // starts over when full: an LRU's recency bookkeeping on every hit cost more than it saved
-  // (1.2% of a blob redirect in profiles), and an address scan still costs no more than this.
-  const recent = new Map<string, ClientLocation>();
-  const locate = (ip: string): ClientLocation => {
-    let place = recent.get(ip);
+  locate(ip: string): ClientLocation {
+    let place = this.recent.get(ip);
     if (place === undefined) {
-      place = locateUncached(ip);
-      if (recent.size >= RECENT_CLIENTS) recent.clear();
-      recent.set(ip, place);
+      const cloud = this.ranges?.lookup(ip);
+      place = cloud !== undefined && cloud.provider !== undefined ? cloud : (this.place(ip) ?? EMPTY);
+      if (this.recent.size >= RECENT_CLIENTS) this.recent.clear();
+      this.recent.set(ip, place);
     }
     return place;
-  };
+  }
 
   /** Everything known about an address, cloud and geography merged: for `explain` and debugging. */
-  const describe = (ip: string): ClientLocation => {
+  describe(ip: string): ClientLocation {
     if (isIP(ip) === 0) return EMPTY;
-    const cloud = ranges?.lookup(ip);
-    const candidates = ip.includes(':') ? ipv6Locations : ipv4Locations;
-    for (let i = 0; i < candidates.length; i++) {
-      const place = (candidates[i] as Database<ClientLocation>).lookup(ip);
-      if (place !== undefined) return { ...cloud, ...place };
-    }
-    return cloud ?? EMPTY;
-  };
+    const cloud = this.ranges?.lookup(ip);
+    const place = this.place(ip);
+    return place !== undefined ? { ...cloud, ...place } : (cloud ?? EMPTY);
+  }
 
+  forget(): void {
+    this.recent.clear();
+  }
+
+  close(): void {
+    this.ranges = undefined;
+    this.recent.clear();
+    this.ipv4Locations.length = 0;
+    this.ipv6Locations.length = 0;
+  }
+}
+
+export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
+  const cacheEntries = options.cacheEntries ?? 10_000;
+  const ranges = await openRanges(options, cacheEntries);
+  const locations = await openLocations(options, cacheEntries);
+  const lookups = new Lookups(ranges, locations);
   return {
-    locate,
-    describe,
+    locate: (ip) => lookups.locate(ip),
+    describe: (ip) => lookups.describe(ip),
     get rangesBuiltAt() {
-      return ranges?.buildEpoch;
+      return lookups.ranges?.buildEpoch;
+    },
+    get rangesPublishedAt() {
+      return lookups.ranges?.publishedAt;
     },
     get locationsBuiltAt() {
       return locations[0]?.buildEpoch;
     },
-    locationFiles,
+    locationFiles: locations.map((database) => database.path),
     get bytesLoaded() {
-      return (ranges?.byteLength ?? 0) + locations.reduce((sum, database) => sum + database.byteLength, 0);
+      return (lookups.ranges?.byteLength ?? 0) + locations.reduce((sum, database) => sum + database.byteLength, 0);
     },
     async reloadRanges() {
       const database = await openDatabase(options.ranges, cacheEntries, extractCloud);
-      ranges = database;
-      recent.clear();
+      lookups.ranges = database;
+      lookups.forget();
       options.log('info', 'cloud ranges database reloaded', { path: options.ranges, builtAt: database.buildEpoch.toISOString() });
     },
     close() {
-      ranges = undefined;
-      recent.clear();
+      lookups.close();
       locations.length = 0;
-      ipv4Locations.length = 0;
-      ipv6Locations.length = 0;
     },
   };
 }

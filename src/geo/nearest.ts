@@ -1,11 +1,10 @@
 /**
  * Great-circle geometry for choosing the nearest bucket. Everything here is pure except
- * `loadRegions` (one synchronous file read at startup) and `packageRoot`.
+ * `loadRegions` (one synchronous file read at startup).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { BucketConfig, LatLon } from '../config/types.js';
+import { regionsPath } from '../paths.js';
 import type { ClientLocation } from './types.js';
 
 /** Mean Earth radius (IUGG), the usual choice for the haversine formula. */
@@ -64,23 +63,8 @@ export function parseRegions(document: unknown): RegionCoordinates {
   return result;
 }
 
-/** The nearest directory at or above `start` that holds a package.json. */
-export function packageRoot(start: string = dirname(fileURLToPath(import.meta.url))): string {
-  let directory = resolve(start);
-  for (;;) {
-    if (existsSync(join(directory, 'package.json'))) return directory;
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error(`no package.json above ${start}`);
-    directory = parent;
-  }
-}
-
-/** `geo/regions.json` of this package, found the same way from `src/geo` and `dist/src/geo`. */
-export function defaultRegionsPath(): string {
-  return join(packageRoot(), 'geo', 'regions.json');
-}
-
-export function loadRegions(path: string = defaultRegionsPath()): RegionCoordinates {
+/** Reads and validates a regions document; by default the package's `geo/regions.json`. */
+export function loadRegions(path: string = regionsPath()): RegionCoordinates {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,3 +1,7 @@
+export type GeoLogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** How geo code (run time and pipeline) logs without depending on a logger. */
+export type GeoLog = (level: GeoLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
 /** What registry-edge knows about where a client is. Every field may be unknown. */
 export interface ClientLocation {
   /** Cloud provider whose published ranges contain the address (aws, gcp, azure, oracle). */

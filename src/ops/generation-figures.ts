@@ -10,7 +10,7 @@ const HEALTH_STATES: readonly HealthState[] = ['closed', 'half-open', 'open'];
 export interface MeteredGeneration {
   readonly config: Pick<Config, 'buckets' | 'metrics'>;
   readonly checker: ExistenceChecker;
-  readonly geo: { readonly rangesLoaded: boolean; readonly rangesBuiltAt: Date | undefined };
+  readonly geo: { readonly rangesLoaded: boolean; readonly rangesPublishedAt: Date | undefined };
   readonly limiter: { readonly size: number } | undefined;
 }
 
@@ -42,13 +42,14 @@ export function registerGenerationFigures(registry: Registry, current: () => Met
   scrapedGauge(registry, 'geo_ranges_loaded', '1 when the cloud ranges MMDB is loaded, else 0 (clients are then located by geography only).', () => (geo()?.rangesLoaded === true ? 1 : 0), 'min');
   const rangesAge: Gauge = new Gauge({
     name: `${PREFIX}geo_ranges_age_seconds`,
-    help: 'Seconds since the loaded cloud ranges were built (absent when none are loaded).',
+    help: "Seconds since the providers published the loaded cloud ranges (the oldest feed's own time; absent when none are loaded).",
     registers,
     aggregator: 'max',
     collect: () => {
-      rangesAge.reset();
-      const builtAt = geo()?.rangesBuiltAt;
-      if (builtAt !== undefined) rangesAge.set(Math.max(0, (Date.now() - builtAt.getTime()) / 1000));
+      const publishedAt = geo()?.rangesPublishedAt;
+      // remove(), not reset(): a gauge without labels would still show 0 after a reset.
+      if (publishedAt === undefined) rangesAge.remove();
+      else rangesAge.set(Math.max(0, (Date.now() - publishedAt.getTime()) / 1000));
     },
   });
   scrapedGauge(

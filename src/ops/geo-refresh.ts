@@ -1,5 +1,6 @@
 import { parseDuration } from '../config/load.js';
 import type { Config } from '../config/types.js';
+import { updateGeoData } from '../geo/pipeline.js';
 import type { Logger } from '../log.js';
 
 /** Rebuilds the cloud ranges MMDB at `out` in place (atomically); resolves whether a new file was written. */
@@ -13,13 +14,9 @@ export interface GeoRefreshOptions {
   onResult?: (result: 'success' | 'failure') => void;
 }
 
-/**
- * The feed download and compiler live in geo/update.ts, loaded only when a refresh runs: a
- * server that never refreshes never loads them.
- */
+/** The feed download and compiler are the geo pipeline's, reached through its one entry. */
 export const downloadRanges: RangesUpdater = async (out, logger) => {
-  const { updateGeo } = await import('../../geo/update.js');
-  const result = await updateGeo({
+  const result = await updateGeoData({
     out,
     // The city data comes from an installed package and cannot change while running.
     locations: false,

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config/types.js';
-import { ipv6Groups } from '../net/ip.js';
+import { ipv6Head } from '../net/ip.js';
 import { fullBucket, takeToken, type BucketRule, type BucketState } from './token-bucket.js';
 
 export type MillisecondClock = () => number;
@@ -14,8 +14,7 @@ export const monotonicMs: MillisecondClock = () => Math.floor(performance.now())
  */
 export function clientKey(ip: string): string {
   if (!ip.includes(':')) return ip;
-  const [a = 0, b = 0, c = 0, d = 0] = ipv6Groups(ip);
-  return `${a.toString(16)}:${b.toString(16)}:${c.toString(16)}:${d.toString(16)}::/64`;
+  return `${ipv6Head(ip, 4)}::/64`;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BucketConfig, Config } from '../config/types.js';
-import { NetworkSet, parseCidr } from '../net/ip.js';
+import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { Candidate } from './candidates.js';
 

@@ -1,4 +1,4 @@
-import { parseForwardedEntry, type ClientIpResult } from '../net/ip.js';
+import { parseForwardedEntry, type ClientIpResult } from '../net/client-ip.js';
 import { classify } from './classify.js';
 import { decide, isReadMethod, METHOD_NOT_ALLOWED, refusal, type Answer, type AnswerKind } from './decide.js';
 import { routeBlob, type BlobRouting, type BlobTrace } from './route-blob.js';

@@ -1,10 +1,9 @@
-import { dirname, join } from 'node:path';
 import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
-import { COMPACT_LOCATIONS_FILE, createLocator, type GeoLog } from '../geo/locator.js';
+import { createLocator } from '../geo/locator.js';
 import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
-import type { ClientLocation } from '../geo/types.js';
+import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
@@ -38,11 +37,10 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
   const geoLogger = generationLogger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
   const { ranges, locations } = config.geo;
-  const compact = join(dirname(ranges), COMPACT_LOCATIONS_FILE);
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
   // (routing.others: nearest) or the operator named files. Cloud clients never need it.
   const geolocation = config.routing.others === 'nearest' || locations.length > 0;
-  const locator = await createLocator({ ranges, locations, log, geolocation, compactLocations: compact });
+  const locator = await createLocator({ ranges, locations, log, geolocation });
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
@@ -72,6 +70,7 @@ export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options
     geo: {
       rangesLoaded: locator.rangesBuiltAt !== undefined,
       rangesBuiltAt: locator.rangesBuiltAt,
+      rangesPublishedAt: locator.rangesPublishedAt,
       locationsLoaded: locator.locationFiles.length > 0,
     },
     close: () => locator.close(),

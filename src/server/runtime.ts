@@ -11,6 +11,8 @@ export interface GeoStatus {
   /** Whether the compiled cloud ranges were loaded (otherwise routing is by geography only). */
   rangesLoaded: boolean;
   rangesBuiltAt: Date | undefined;
+  /** When the loaded ranges were published by the providers (see GeoLocator.rangesPublishedAt). */
+  rangesPublishedAt: Date | undefined;
   locationsLoaded: boolean;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FEEDS } from '../../geo/feeds.js';
+import { FEEDS } from '../../geo/sources.js';
 import { validateConfig } from '../../src/config/load.js';
 import { KNOWN_PROVIDERS } from '../../src/config/schema.js';
 import { MINIMAL, problems } from '../support/config.js';

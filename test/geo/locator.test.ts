@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseAwsFeed, parseGcpFeed } from '../../geo/feeds.js';
-import { MmdbWriter, type WriterValue } from '../../geo/mmdb-writer.js';
-import { compileRanges } from '../../geo/update.js';
-import { createLocator, type GeoLogLevel } from '../../src/geo/locator.js';
+import { MmdbWriter, type WriterValue } from '../../geo/mmdb/writer.js';
+import { compileRanges } from '../../geo/ranges.js';
+import { createLocator } from '../../src/geo/locator.js';
+import type { GeoLogLevel } from '../../src/geo/types.js';
 import { FIXTURES, ipv4Text, seededRandom, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
@@ -58,6 +59,8 @@ describe('createLocator', () => {
     expect(locator.locate('81.2.69.160')).toEqual({ country: 'GB', lat: 51.5143, lon: -0.0912 });
     expect(locator.locate('192.0.2.1')).toEqual({});
     expect(locator.rangesBuiltAt?.toISOString()).toBe('2026-07-29T08:00:00.000Z');
+    // The feeds' own time, not the compile time: AWS createDate 2024-01-01, Google's syncToken earlier.
+    expect(locator.rangesPublishedAt?.toISOString()).toBe('2023-11-14T22:13:20.000Z');
     expect(locator.locationsBuiltAt?.toISOString()).toBe('2026-07-29T08:00:00.000Z');
     expect(locator.locationFiles).toEqual([dbipShaped]);
     expect(locator.bytesLoaded).toBe(readFileSync(ranges).length + readFileSync(dbipShaped).length);
@@ -96,9 +99,19 @@ describe('createLocator', () => {
   test('a missing ranges file is a warning: geography still works', async () => {
     const { lines, log } = recorder();
     const locator = await createLocator({ ranges: join(scratch.path, 'absent.mmdb'), locations: [dbipShaped], log });
-    expect(lines).toContainEqual({ level: 'warn', msg: expect.stringMatching(/cloud ranges database not found.*geo update/) });
+    expect(lines).toContainEqual({ level: 'warn', msg: 'cloud ranges database not found; clients are located by geography only (run `registry-edge geo update`)' });
     expect(locator.rangesBuiltAt).toBeUndefined();
+    expect(locator.rangesPublishedAt).toBeUndefined();
     expect(locator.locate('15.237.1.2')).toEqual({ country: 'FR', lat: 48.8534, lon: 2.3488 });
+  });
+
+  test('without ranges and without geolocation (routing.others: default) the warning says nobody is located', async () => {
+    const { lines, log } = recorder();
+    const locator = await createLocator({ ranges: join(scratch.path, 'absent.mmdb'), locations: [], log, geolocation: false });
+    const warnings = lines.filter((line) => line.level === 'warn').map((line) => line.msg);
+    expect(warnings).toEqual([expect.stringMatching(/^cloud ranges database not found; no client is located .*buckets\[\]\.networks, else to the default bucket/)]);
+    expect(warnings[0]).not.toMatch(/geography only/);
+    expect(locator.locate('15.237.1.2')).toEqual({});
   });
 
   test('a corrupt ranges file or a configured geolocation file that is missing stops startup with the file name', async () => {
@@ -127,6 +140,8 @@ describe('createLocator', () => {
     await locator.reloadRanges();
     expect(locator.locate('10.1.1.1')).toEqual({ provider: 'oracle', region: 'us-phoenix-1' });
     expect(locator.rangesBuiltAt?.toISOString()).toBe('2026-08-01T00:00:00.000Z');
+    // A file that records no feed time (another writer, an older geo update) ages from its build.
+    expect(locator.rangesPublishedAt?.toISOString()).toBe('2026-08-01T00:00:00.000Z');
     rmSync(path);
     await expect(locator.reloadRanges()).rejects.toThrow(/ENOENT/);
     expect(locator.locate('10.1.1.1')).toEqual({ provider: 'oracle', region: 'us-phoenix-1' });

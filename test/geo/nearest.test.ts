@@ -8,10 +8,8 @@ import {
   RegionsFormatError,
   bucketLocation,
   clientPoint,
-  defaultRegionsPath,
   haversineKm,
   loadRegions,
-  packageRoot,
   parseRegions,
   rankBuckets,
   sameProviderNearest,
@@ -154,14 +152,6 @@ describe('sameProviderNearest', () => {
 });
 
 describe('region coordinates', () => {
-  test('packageRoot finds the directory holding package.json from src/ and from deeper folders', () => {
-    const root = packageRoot();
-    expect(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name).toBe('registry-edge');
-    expect(packageRoot(join(root, 'dist', 'src', 'geo'))).toBe(root);
-    expect(defaultRegionsPath()).toBe(join(root, 'geo', 'regions.json'));
-    expect(() => packageRoot('/')).toThrow(/no package.json/);
-  });
-
   test('geo/regions.json loads and has city-level coordinates for the four providers', () => {
     const loaded = loadRegions();
     expect([...loaded.keys()]).toEqual(['aws', 'gcp', 'azure', 'oracle']);

@@ -7,6 +7,9 @@ import { awsFeed, has, scrape, scratch, startServe, value, writeConfig, type Ser
 const KEY = '/containers/images/';
 // Whole seconds: the MMDB metadata stores its build epoch in seconds.
 const BUILT_AT = new Date(Math.floor(Date.now() / 1000) * 1000 - 3 * 86_400_000);
+/** The feed was published two days before it was compiled: the data's age counts from then. */
+const PUBLISHED = new Date(BUILT_AT.getTime() - 2 * 86_400_000);
+const awsStamp = (time: Date) => time.toISOString().slice(0, 19).replace(/[T:]/g, '-');
 
 describe('admin listener and metrics', () => {
   const dir = scratch();
@@ -15,7 +18,7 @@ describe('admin listener and metrics', () => {
 
   beforeAll(async () => {
     bucket = await startBucket([`${KEY}${DIGEST_A}`]);
-    dir.file('aws-ip-ranges.json', awsFeed());
+    dir.file('aws-ip-ranges.json', awsFeed(awsStamp(PUBLISHED)));
     const ranges = `${dir.path}/cloud-ranges.mmdb`;
     const compiled = await updateGeo({ from: dir.path, out: ranges, locations: false, now: BUILT_AT });
     expect(compiled.written).toBe(true);
@@ -108,12 +111,12 @@ describe('admin listener and metrics', () => {
     expect(value(after, 'registry_edge_bucket_state', { bucket: 'paris', state: 'open' })).toBe(0);
   });
 
-  it('exports the geo data age, build info and process metrics', async () => {
+  it('exports the geo data age (from the feed publication, not the compile), build info and process metrics', async () => {
     const samples = await scrape(edge.admin);
     expect(value(samples, 'registry_edge_geo_ranges_loaded')).toBe(1);
     const age = value(samples, 'registry_edge_geo_ranges_age_seconds');
-    expect(age).toBeGreaterThan(3 * 86_400 - 60);
-    expect(age).toBeLessThan(3 * 86_400 + 600);
+    expect(age).toBeGreaterThan(5 * 86_400 - 60);
+    expect(age).toBeLessThan(5 * 86_400 + 600);
     expect(has(samples, 'registry_edge_build_info')).toBe(true);
     expect(has(samples, 'process_cpu_seconds_total')).toBe(true);
     expect(value(samples, 'registry_edge_reloads_total', { result: 'failure' })).toBe(0);
@@ -149,5 +152,23 @@ describe('metrics.repos: true', () => {
     expect(value(samples, 'registry_edge_repo_requests_total', { repo: 'library/app', kind: 'manifest' })).toBe(1);
     expect(value(samples, 'registry_edge_repo_requests_total', { repo: 'library/app', kind: 'tags' })).toBe(1);
     expect(value(samples, 'registry_edge_repo_requests_total')).toBe(2);
+  });
+});
+
+describe('geo metrics without cloud ranges', () => {
+  const dir = scratch();
+  let edge: Served;
+  beforeAll(async () => {
+    edge = await startServe(writeConfig(`${dir.path}/edge.yaml`, { origin: { url: 'https://origin.example' } }));
+  });
+  afterAll(async () => {
+    await edge?.stop();
+    dir.cleanup();
+  });
+
+  it('reports ranges_loaded 0 and no age sample at all (an age of 0 would look fresh)', async () => {
+    const samples = await scrape(edge.admin);
+    expect(value(samples, 'registry_edge_geo_ranges_loaded')).toBe(0);
+    expect(has(samples, 'registry_edge_geo_ranges_age_seconds')).toBe(false);
   });
 });

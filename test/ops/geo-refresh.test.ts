@@ -14,7 +14,8 @@ const SECOND_BUILD = seconds(Date.now() - 60_000);
 
 /** A feed where 203.0.113.0/24 is AWS ap-northeast-2 (the first feed does not list it). */
 function feedWithExtraPrefix(): string {
-  const feed = JSON.parse(awsFeed('2026-02-01-00-00-00'));
+  // Published a minute before the second build: the age metric counts from the feed's own time.
+  const feed = JSON.parse(awsFeed(SECOND_BUILD.toISOString().slice(0, 19).replace(/[T:]/g, '-')));
   feed.prefixes.push({ ip_prefix: '203.0.113.0/24', region: 'ap-northeast-2', service: 'EC2', network_border_group: 'ap-northeast-2' });
   return JSON.stringify(feed);
 }

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const FIXTURES = join(HERE, '..', 'geo', 'fixtures');
+export const FIXTURES = join(HERE, '..', 'geo-pipeline', 'fixtures');
 
 /**
  * The shared data folder: $REGISTRY_EDGE_SHARED when set, else `../shared` beside the project

@@ -1,7 +1,7 @@
-import { isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { formatNetwork, parseCidr, parseIPv4, parseIPv6Into } from '../../src/geo/ip.js';
+import { formatAddress, ipFamily, ipv6Head, normalizeIp, parseIPv4, parseIPv6Into, truncateIp } from '../../src/net/ip.js';
 import { ipv6Text } from '../support/geo.js';
 
 function v6(text: string): number[] | undefined {
@@ -70,7 +70,7 @@ describe('parseIPv6Into', () => {
           bytes[g * 2 + 1] = 0;
         }
         const full = ipv6Text(bytes);
-        const compressed = formatNetwork(bytes, 128).replace(/\/128$/, '');
+        const compressed = formatAddress(bytes, 'ipv6');
         expect(isIPv6(compressed)).toBe(true);
         expect(v6(full)).toEqual([...bytes]);
         expect(v6(compressed)).toEqual([...bytes]);
@@ -79,46 +79,65 @@ describe('parseIPv6Into', () => {
   });
 });
 
-describe('parseCidr', () => {
-  test('IPv4 networks are placed at ::/96', () => {
-    const network = parseCidr('10.1.0.0/16');
-    expect(network).toMatchObject({ prefixLength: 112, ipv4: true, hadHostBits: false });
-    expect([...(network?.bytes ?? [])]).toEqual([...new Array(12).fill(0), 10, 1, 0, 0]);
+describe('formatAddress', () => {
+  test('IPv6 is written as RFC 5952 says: lower case, the longest zero run (two groups or more) as ::', () => {
+    const bytes = new Uint8Array(16);
+    expect(parseIPv6Into('2001:DB8:0:0:1:0:0:1', bytes) && formatAddress(bytes, 'ipv6')).toBe('2001:db8::1:0:0:1');
+    expect(parseIPv6Into('2001:db8:0:1:1:1:1:1', bytes) && formatAddress(bytes, 'ipv6')).toBe('2001:db8:0:1:1:1:1:1');
   });
-
-  test('IPv6 networks keep their length', () => {
-    expect(parseCidr('2600:1f00::/24')).toMatchObject({ prefixLength: 24, ipv4: false, hadHostBits: false });
-    expect(parseCidr('::/0')).toMatchObject({ prefixLength: 0 });
-  });
-
-  test('host bits are cleared and reported', () => {
-    const network = parseCidr('10.1.2.3/16');
-    expect(network?.hadHostBits).toBe(true);
-    expect(formatNetwork(network?.bytes ?? new Uint8Array(16), network?.prefixLength ?? 0)).toBe('10.1.0.0/16');
-    const v6network = parseCidr('2001:db8::1/32');
-    expect(v6network?.hadHostBits).toBe(true);
-    expect(formatNetwork(v6network?.bytes ?? new Uint8Array(16), 32)).toBe('2001:db8::/32');
-  });
-
-  test.each(['10.0.0.0', '10.0.0.0/', '/8', '10.0.0.0/33', '10.0.0.0/08', '::/129', '10.0.0.0/8/8', 'x/8', '10.0.0.0/-1', ' 10.0.0.0/8'])(
-    'rejects %j',
-    (text) => {
-      expect(parseCidr(text)).toBeUndefined();
-    },
-  );
 });
 
-describe('formatNetwork', () => {
+describe('ipFamily', () => {
   test.each([
-    ['0.0.0.0/0', '0.0.0.0/0'],
-    ['15.236.0.0/15', '15.236.0.0/15'],
-    ['2a05:d012::/36', '2a05:d012::/36'],
-    ['2001:0:0:1::/64', '2001:0:0:1::/64'],
-    ['1:0:0:2:0:0:0:3/128', '1:0:0:2::3/128'],
-    ['::/0', '::/0'],
-  ])('%s prints as %s', (input, output) => {
-    const network = parseCidr(input);
-    expect(network).toBeDefined();
-    if (network) expect(formatNetwork(network.bytes, network.prefixLength)).toBe(output);
+    ['1.2.3.4', 'ipv4'],
+    ['::1', 'ipv6'],
+    ['::ffff:1.2.3.4', 'ipv6'],
+    ['fe80::1%eth0', undefined],
+    ['01.2.3.4', undefined],
+    ['garbage', undefined],
+    ['', undefined],
+  ] as const)('%j -> %s', (text, family) => expect(ipFamily(text)).toBe(family));
+
+  test('agrees with node:net isIP on addresses without a zone id', () => {
+    const text = fc.oneof(
+      fc.ipV4(),
+      fc.ipV6(),
+      fc.ipV4Extended(),
+      fc.string({ maxLength: 20 }),
+      fc.stringMatching(/^[0-9a-fA-F:.]{0,24}$/),
+    );
+    fc.assert(
+      fc.property(text, (candidate) => {
+        const expected = ({ 4: 'ipv4', 6: 'ipv6' } as const)[isIP(candidate) as 4 | 6];
+        expect(ipFamily(candidate)).toBe(candidate.includes('%') ? undefined : expected);
+      }),
+      { numRuns: 2000 },
+    );
   });
+});
+
+describe('normalizeIp', () => {
+  test.each([
+    ['::ffff:10.1.2.3', '10.1.2.3'],
+    ['::FFFF:10.1.2.3', '10.1.2.3'],
+    ['::ffff:a01:203', '10.1.2.3'],
+    ['0:0:0:0:0:ffff:10.1.2.3', '10.1.2.3'],
+    ['10.1.2.3', '10.1.2.3'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['2001:db8::1', '2001:db8::1'],
+    ['::ffff:zzz', '::ffff:zzz'],
+    ['::1', '::1'],
+    ['::1.2.3.4', '::1.2.3.4'],
+  ])('%s -> %s', (input, expected) => expect(normalizeIp(input)).toBe(expected));
+});
+
+describe('truncateIp', () => {
+  test.each([
+    ['192.0.2.77', 'ipv4', '192.0.2.0'],
+    ['2001:db8:1234:5678::1', 'ipv6', '2001:db8:1234::'],
+    ['2001:db8::1', 'ipv6', '2001:db8:0::'],
+    ['::1', 'ipv6', '0:0:0::'],
+  ] as const)('%s -> %s', (ip, family, expected) => expect(truncateIp(ip, family)).toBe(expected));
+
+  test('reads embedded IPv4 tails', () => expect(ipv6Head('64:ff9b::1.2.3.4', 8)).toBe('64:ff9b:0:0:0:0:102:304'));
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { updateGeo, type UpdateGeoResult } from '../../geo/update.js';
-import { MmdbReader } from '../../src/geo/mmdb.js';
+import { MmdbReader } from '../../geo/mmdb/reader.js';
 import { mapLimited, mmdblookup, seededRandom, SHARED_RANGES, sharedRangesFile, tempDir } from '../support/geo.js';
 
 interface RawPrefix {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, describe, expect, test } from 'vitest';
 import { compileLocations, locationDistanceKm } from '../../geo/locations.js';
-import { MmdbWriter, type WriterValue } from '../../geo/mmdb-writer.js';
+import { MmdbWriter, type WriterValue } from '../../geo/mmdb/writer.js';
 import { extractGeolocation } from '../../src/geo/location-record.js';
 import { haversineKm } from '../../src/geo/nearest.js';
 import { mmdblookup, tempDir } from '../support/geo.js';

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, describe, expect, test } from 'vitest';
 import { bundledCitySources } from '../../geo/locations.js';
-import { MmdbWriter } from '../../geo/mmdb-writer.js';
-import { formatNetwork } from '../../src/geo/ip.js';
-import { MmdbFormatError, MmdbReader } from '../../src/geo/mmdb.js';
+import { MmdbWriter } from '../../geo/mmdb/writer.js';
+import { formatNetwork } from '../../src/net/cidr.js';
+import { MmdbReader } from '../../geo/mmdb/reader.js';
+import { MmdbFormatError } from '../../src/geo/mmdb-format.js';
 import { ipv4Text, ipv6Text, seededRandom, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();

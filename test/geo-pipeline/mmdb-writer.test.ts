@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import maxmind, { Reader } from 'maxmind';
 import { afterAll, describe, expect, test } from 'vitest';
-import { MmdbWriter, TypedNumber, type MmdbWriterOptions, type WriterValue } from '../../geo/mmdb-writer.js';
-import { formatNetwork } from '../../src/geo/ip.js';
-import { MmdbReader } from '../../src/geo/mmdb.js';
+import { MmdbWriter, TypedNumber, type MmdbWriterOptions, type WriterValue } from '../../geo/mmdb/writer.js';
+import { formatNetwork } from '../../src/net/cidr.js';
+import { MmdbReader } from '../../geo/mmdb/reader.js';
 import { ipv4Text, mmdblookup, mmdblookupMetadata, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();

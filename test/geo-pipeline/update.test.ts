@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Reader } from 'maxmind';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { FEEDS } from '../../geo/feeds.js';
-import { MmdbWriter } from '../../geo/mmdb-writer.js';
-import { updateGeo, type GeoLogLevel } from '../../geo/update.js';
+import { FEEDS } from '../../geo/sources.js';
+import { MmdbWriter } from '../../geo/mmdb/writer.js';
+import { OutputFolderError, updateGeo, type GeoLogLevel } from '../../geo/update.js';
+import { parseMetadata } from '../../src/geo/mmdb-format.js';
 import { FIXTURES, mmdblookup, tempDir } from '../support/geo.js';
 
 type LogLine = { level: GeoLogLevel; msg: string; fields?: Record<string, unknown> };
@@ -47,6 +48,9 @@ describe('geo update --from DIR', () => {
     expect(reader.metadata.databaseType).toBe('registry-edge-cloud-ranges');
     expect(reader.metadata.buildEpoch.toISOString()).toBe('2026-07-29T10:00:00.000Z');
     expect((reader.metadata.description as unknown as Record<string, string>)['en']).toMatch(/aws \(2024-01-01-00-00-00\).*oracle/);
+    // The oldest feed: Google's syncToken 1700000000000 (AWS, Oracle: 2024-01-01; Azure has no time).
+    expect(parseMetadata(readFileSync(out)).feedsPublishedAt?.toISOString()).toBe('2023-11-14T22:13:20.000Z');
+    expect(result.feedsPublishedAt?.toISOString()).toBe('2023-11-14T22:13:20.000Z');
 
     const expectations: Array<[string, Record<string, string> | null]> = [
       ['15.237.1.2', { provider: 'aws', region: 'eu-west-3' }],
@@ -143,8 +147,20 @@ describe('a failed feed keeps the previous file', () => {
     expect(readFileSync(out)).toEqual(previousBytes);
   });
 
-  test('a missing output directory rejects without leaving a temp file', async () => {
-    await expect(updateGeo({ from: feedDir(ALL_FEEDS), out: join(work.path, 'absent', 'r.mmdb'), locations: false })).rejects.toThrow(/ENOENT/);
+  test('a missing output folder rejects before any feed is read or compiled', async () => {
+    const { lines, log } = recorder();
+    const out = join(work.path, 'absent', 'r.mmdb');
+    await expect(updateGeo({ from: feedDir(ALL_FEEDS), out, locations: false, log })).rejects.toThrow(
+      new OutputFolderError(`the folder of ${out} (${join(work.path, 'absent')}) does not exist or is not a folder`),
+    );
+    expect(lines).toEqual([]);
+    expect(existsSync(join(work.path, 'absent'))).toBe(false);
+  });
+
+  test('so does a missing folder for the compact city file', async () => {
+    const locations = { out: join(work.path, 'absent', 'locations.mmdb') };
+    await expect(updateGeo({ from: feedDir(ALL_FEEDS), out: join(work.path, 'r.mmdb'), locations })).rejects.toThrow(OutputFolderError);
+    expect(existsSync(join(work.path, 'r.mmdb'))).toBe(false);
   });
 });
 
@@ -286,5 +302,40 @@ describe('compact geolocation refresh', () => {
     expect(result.failed).toEqual(['locations']);
     expect(result.errors['locations']).toMatch(/ENOENT/);
     expect(existsSync(join(work.path, 'loc.mmdb'))).toBe(false);
+  });
+});
+
+describe('both files commit together', () => {
+  function citySource(path: string): void {
+    const writer = new MmdbWriter({ databaseType: 'city ipv4' });
+    writer.insertCidr('81.2.69.0/24', { country_code: 'GB', latitude: 51.5143, longitude: -0.0912 });
+    writeFileSync(path, writer.build().file);
+  }
+
+  test('a compact file that cannot be written (a full disk, an unwritable folder) leaves the ranges file unchanged too', async () => {
+    const source = join(work.path, 'city.mmdb');
+    citySource(source);
+    const out = join(work.path, 'cloud-ranges.mmdb');
+    writeFileSync(out, 'previous');
+    // sysfs refuses to create files, even for root: the second file fails while it is staged.
+    const locations = { sources: [source], out: '/sys/registry-edge-locations.mmdb' };
+    const result = await updateGeo({ from: feedDir(['gcp-cloud.json']), out, locations });
+    expect(result).toMatchObject({ written: false, failed: ['locations'], locations: { written: false } });
+    expect(result.errors['locations']).toMatch(/^cannot write \/sys\/registry-edge-locations\.mmdb: /);
+    expect(readFileSync(out, 'utf8')).toBe('previous');
+    expect(tempFiles(work.path)).toEqual([]);
+  });
+
+  test('when a rename fails part way, the result says exactly which file was replaced', async () => {
+    const source = join(work.path, 'city.mmdb');
+    citySource(source);
+    const out = join(work.path, 'cloud-ranges.mmdb');
+    writeFileSync(out, 'previous');
+    // A folder where the compact file belongs: its temp file is written, the rename over it fails.
+    mkdirSync(join(work.path, 'locations.mmdb', 'occupied'), { recursive: true });
+    const result = await updateGeo({ from: feedDir(['gcp-cloud.json']), out, locations: { sources: [source], force: true } });
+    expect(result).toMatchObject({ written: true, failed: ['locations'], locations: { written: false } });
+    expect(new Reader(readFileSync(out)).get('34.155.3.4')).toEqual({ provider: 'gcp', region: 'europe-west9' });
+    expect(tempFiles(work.path)).toEqual([]);
   });
 });

@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import {
-  FEEDS,
   FeedError,
-  findAzureJsonUrl,
   parseAwsFeed,
   parseAzureFeed,
   parseGcpFeed,
   parseOracleFeed,
   type ParsedFeed,
+  utcStamp,
 } from '../../geo/feeds.js';
-import { formatNetwork } from '../../src/geo/ip.js';
+import { FEEDS, findAzureJsonUrl } from '../../geo/sources.js';
+import { formatNetwork } from '../../src/net/cidr.js';
 import { FIXTURES } from '../support/geo.js';
 
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), 'utf8');
@@ -26,6 +26,7 @@ describe('AWS ip-ranges.json', () => {
     const feed = parseAwsFeed(fixture('aws-ip-ranges.json'));
     expect(feed.provider).toBe('aws');
     expect(feed.published).toBe('2024-01-01-00-00-00');
+    expect(feed.publishedAt?.toISOString()).toBe('2024-01-01T00:00:00.000Z');
     expect(summary(feed)).toContain('64.252.64.0/18 -');
     expect(summary(feed)).toContain('64.252.81.0/24 sa-east-1');
     expect(summary(feed)).toContain('2a05:d012::/36 eu-west-3');
@@ -40,6 +41,7 @@ describe('AWS ip-ranges.json', () => {
     ['missing prefixes', '{"ipv6_prefixes": []}', /"prefixes" is missing/],
     ['missing ipv6_prefixes', '{"prefixes": [{"ip_prefix": "3.5.140.0/22", "region": "x"}]}', /"ipv6_prefixes" is missing/],
     ['bad CIDR', '{"prefixes": [{"ip_prefix": "3.5.140.0/40", "region": "x"}], "ipv6_prefixes": []}', /prefixes\[0\]: bad CIDR "3.5.140.0\/40"/],
+    ['bare address', '{"prefixes": [{"ip_prefix": "3.5.140.0", "region": "x"}], "ipv6_prefixes": []}', /prefixes\[0\]: bad CIDR "3.5.140.0"/],
     ['IPv6 in the IPv4 list', '{"prefixes": [{"ip_prefix": "2600::/16", "region": "x"}], "ipv6_prefixes": []}', /not an IPv4 CIDR/],
     ['missing region', '{"prefixes": [{"ip_prefix": "3.5.140.0/22"}], "ipv6_prefixes": []}', /missing region/],
     ['empty feed', '{"prefixes": [], "ipv6_prefixes": []}', /lists no prefixes/],
@@ -59,6 +61,8 @@ describe('Google Cloud cloud.json', () => {
   test('scope is the region; global means no region', () => {
     const feed = parseGcpFeed(fixture('gcp-cloud.json'));
     expect(feed.published).toBe('2024-01-01T00:00:00.000000');
+    // creationTime is Pacific time without a zone; syncToken is the same moment in epoch ms.
+    expect(feed.publishedAt?.toISOString()).toBe('2023-11-14T22:13:20.000Z');
     expect(summary(feed)).toEqual(['34.1.208.0/20 africa-south1', '34.155.0.0/16 europe-west9', '35.190.0.0/17 -', '2600:1900:4000::/44 us-central1']);
   });
 
@@ -78,6 +82,7 @@ describe('Azure Service Tags', () => {
     const feed = parseAzureFeed(fixture('azure-service-tags.json'));
     expect(feed.provider).toBe('azure');
     expect(feed.published).toBe('changeNumber 301');
+    expect(feed.publishedAt).toBeUndefined();
     expect(summary(feed)).toEqual([
       '13.69.0.0/17 westeurope',
       '20.4.0.0/16 westeurope',
@@ -119,6 +124,7 @@ describe('Oracle public_ip_ranges.json', () => {
   test('every CIDR belongs to its region', () => {
     const feed = parseOracleFeed(fixture('oracle-public-ip-ranges.json'));
     expect(feed.published).toBe('2024-01-01T00:00:00.000000');
+    expect(feed.publishedAt?.toISOString()).toBe('2024-01-01T00:00:00.000Z');
     expect(summary(feed)).toEqual(['129.146.0.0/21 us-phoenix-1', '134.70.24.0/21 us-phoenix-1', '130.61.0.0/16 eu-frankfurt-1', '2603:c020::/40 eu-frankfurt-1']);
   });
 
@@ -143,3 +149,23 @@ test('feed file names and official URLs are documented in FEEDS', () => {
   ]);
   expect(FEEDS.every((feed) => feed.url.startsWith('https://') && /^REGISTRY_EDGE_GEO_[A-Z]+_URL$/.test(feed.urlEnv))).toBe(true);
 });
+
+describe('publication times', () => {
+  test.each([
+    ['2026-07-29-08-27-05', '2026-07-29T08:27:05.000Z'],
+    ['2026-07-29T08:27:05.849365', '2026-07-29T08:27:05.000Z'],
+    ['2026-07-29T08:27:05Z', '2026-07-29T08:27:05.000Z'],
+    ['2026-02-30-00-00-00', undefined],
+    ['2026-07-29-24-00-00', undefined],
+    ['changeNumber 301', undefined],
+    [undefined, undefined],
+  ])('%j reads as %s (UTC)', (text, time) => {
+    expect(utcStamp(text)?.toISOString()).toBe(time);
+  });
+
+  test('Google without a syncToken falls back to creationTime read as UTC (older, never younger)', () => {
+    const feed = parseGcpFeed('{"creationTime": "2026-07-29T07:05:53.849365", "prefixes": [{"ipv4Prefix": "34.1.208.0/20", "scope": "x"}]}');
+    expect(feed.publishedAt?.toISOString()).toBe('2026-07-29T07:05:53.000Z');
+  });
+});
+
