@@ -6,9 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { image, multiPlatform } from './fixtures.js';
-import { sha256 } from './support/scripted-registry.js';
-import { perTest, settingsFor, storeContents, sync } from './support/run.js';
+import { image, multiPlatform } from '../sync/fixtures.js';
+import { sha256 } from '../sync/support/scripted-registry.js';
+import { perTest, settingsFor, storeContents, sync } from '../sync/support/run.js';
 
 const context = perTest();
 
