@@ -8,6 +8,8 @@ import { healthcheckCommand } from './commands/healthcheck.js';
 import { HELP } from './commands/help.js';
 import { hostsCommand } from './commands/hosts.js';
 import { serveCommand } from './commands/serve.js';
+import { syncCommand } from './commands/sync.js';
+import { verifyCommand } from './commands/verify.js';
 import { version } from './commands/version.js';
 
 export { EXIT_CONFIG, EXIT_USAGE, HELP, StartupError, UsageError, type CommandResult, type Io };
@@ -20,6 +22,8 @@ const COMMANDS: Record<string, (args: string[], io: Io) => Promise<CommandResult
   hosts: async (args, io) => ({ code: hostsCommand(args, io) }),
   geo: async (args, io) => ({ code: await geoCommand(args, io) }),
   healthcheck: async (args, io) => ({ code: await healthcheckCommand(args, io) }),
+  sync: async (args, io) => ({ code: await syncCommand(args, io) }),
+  verify: async (args, io) => ({ code: await verifyCommand(args, io) }),
 };
 
 function dispatch(command: string | undefined, args: string[], io: Io): Promise<CommandResult> {

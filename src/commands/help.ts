@@ -4,11 +4,13 @@ import { usage as geo } from './geo.js';
 import { usage as healthcheck } from './healthcheck.js';
 import { usage as hosts } from './hosts.js';
 import { usage as serve } from './serve.js';
+import { usage as sync } from './sync.js';
+import { usage as verify } from './verify.js';
 
 export const HELP = `registry-edge: a front door for OCI registries
 
 Usage:
-${serve}${checkConfig}${explain}${hosts}${geo}${healthcheck}  registry-edge --help | --version
+${serve}${checkConfig}${explain}${hosts}${geo}${healthcheck}${sync}${verify}  registry-edge --help | --version
       Every command also takes --help.
 
 Environment (archeio-compatible, overrides the file): PORT, UPSTREAM_REGISTRY_ENDPOINT,

@@ -13,6 +13,7 @@ import {
   checked, choice, cidrProblem, duration, expected, file, flag, int, isMapping, list, listenHost, mapping, optionalFile,
   optionalUrl, requiredUrl, section, urlProblem,
 } from './fields.js';
+import { storeSchema, SYNC_DEFAULTS, syncSectionSchema } from './sync.js';
 
 /** The providers whose feeds `geo update` compiles (geo/feeds.ts; a test keeps the two equal). */
 export const KNOWN_PROVIDERS = ['aws', 'gcp', 'azure', 'oracle'] as const;
@@ -84,6 +85,8 @@ export function bucketSchema(folder: string) {
     location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
     /** Private bucket: credentials are read (and checked) by the loader, see src/signing/. */
     signing: v.optional(v.pipe(signingSchema, v.transform(signingFiles(folder)))),
+    /** Where `registry-edge sync` writes this bucket's objects; file paths resolved against `folder`. */
+    store: v.optional(v.pipe(v.nullable(storeSchema(folder)), v.transform(unset))),
   });
 }
 
@@ -173,6 +176,7 @@ export function configSchema(context: SchemaContext) {
     }),
     metrics: section({ repos: flag(false) }),
     limits: v.nullish(limits, {}),
+    sync: v.nullish(syncSectionSchema(context.folder), SYNC_DEFAULTS),
   });
 }
 

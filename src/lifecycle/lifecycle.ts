@@ -1,8 +1,10 @@
 import type { LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/types.js';
 import { flushLogger, lifecycleLogger, type Logger } from '../log.js';
 import { adminEnabled, startAdmin, type AdminBackend, type AdminServer } from '../ops/admin.js';
 import { AdminToken } from '../ops/admin-token.js';
 import { joinedRuns } from '../ops/reload-gate.js';
+import { FileWatcher } from '../ops/file-watch.js';
 import { GeoRefresher, type RangesUpdater } from '../ops/geo-refresh.js';
 import type { Outcome } from '../ops/metrics.js';
 import type { ReloadReport } from '../ops/reload.js';
@@ -62,6 +64,21 @@ export interface Lifecycle extends Service {
 
 /** Reloads start at most this often, however many callers ask: each one rebuilds the runtime. */
 const MIN_RELOAD_GAP_MS = 250;
+/** The data files whose rewrite a running server picks up by itself: what `sync` writes. */
+export function watchedFiles(config: Config): string[] {
+  return [config.blobs.inventory].filter((file) => file !== '');
+}
+
+/** Reloads when a watched data file changes; only in the process that supervises (a --workers primary reloads every worker). */
+function dataFileWatcher(logger: Logger, reload: (reason: string) => Promise<ReloadReport>): FileWatcher {
+  return new FileWatcher({
+    logger,
+    onChange: (files) => {
+      logger.info({ files }, 'data file changed; reloading');
+      void reload('data file changed');
+    },
+  });
+}
 
 function adminBackend(role: Role, reload: (reason: string) => Promise<ReloadReport>): AdminBackend {
   return {
@@ -84,6 +101,7 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
   const refresher = plan.supervises
     ? new GeoRefresher({ logger, update: plan.update, reload: async () => (await reload('geo refresh')).ok, onResult: plan.onRefresh })
     : undefined;
+  const watcher = plan.supervises ? dataFileWatcher(logger, (reason) => reload(reason)) : undefined;
   const adminOn = plan.supervises && adminEnabled(first.config.admin);
   const token = new AdminToken(adminOn ? first.config.admin.token_file : '');
   // A reload brings a new log level and refresh schedule for the process as a whole, and
@@ -96,6 +114,7 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
       const { config, source } = role.current();
       logger.level = config.log.level;
       refresher?.configure(config, source);
+      watcher?.configure(watchedFiles(config));
     }
     return report;
   }, { minGapMs: MIN_RELOAD_GAP_MS });
@@ -113,12 +132,14 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
     throw error;
   }
   refresher?.configure(first.config, first.source);
+  watcher?.configure(watchedFiles(first.config));
   lifecycleLogger(logger).info({ host: listening.host, port: listening.port, admin_port: admin?.port, ...listening.details }, plan.listening);
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {
     logger.info({ grace_ms: role.current().config.listen.shutdown_timeout_ms }, 'shutting down');
     refresher?.stop();
+    watcher?.stop();
     // Readiness turns 503 at once (the role is draining); the admin port stays up until the end.
     await role.drain();
     await role.close();

@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { SigningConfig } from '../../src/signing/index.js';
+import type { StoreConfig, SyncSection } from '../../src/config/sync.js';
 import type { BucketConfig, ClientIpLogging, Config, LatLon, LogLevel, OthersRouting } from '../../src/config/types.js';
 
 // The types are inferred from the schema; these are the shapes other modules were written
@@ -18,6 +19,7 @@ describe('types inferred from the schema', () => {
       networks: string[];
       location?: LatLon | undefined;
       signing?: SigningConfig | undefined;
+      store?: StoreConfig | undefined;
     }>();
     expectTypeOf<Config>().toEqualTypeOf<{
       listen: {
@@ -68,6 +70,7 @@ describe('types inferred from the schema', () => {
       log: { level: LogLevel; client_ip: ClientIpLogging; events: { manifests: boolean; blobs: boolean } };
       metrics: { repos: boolean };
       limits: { per_ip_rps: number; burst: number; max_clients: number };
+      sync: SyncSection;
     }>();
   });
 });

@@ -23,6 +23,8 @@ export interface FrontDoorSetup {
   rangesFile: string;
   /** Extra `listen` fields (`tls`); with `tls` the door's URL is https. */
   listen?: Record<string, unknown>;
+  /** `blobs.inventory`: digests known to be in the buckets, redirected without a HEAD. */
+  inventory?: string;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
@@ -34,6 +36,7 @@ export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> 
     geo: { ranges: setup.rangesFile },
     blobs: {
       key: '/containers/images/{digest}',
+      ...(setup.inventory === undefined ? {} : { inventory: setup.inventory }),
       check: { timeout_ms: 5000, ttl_s: 21600, negative_ttl_s: 60, max_entries: 100000 },
     },
     providers: {},

@@ -1,0 +1,202 @@
+// bench/sync.js: `registry-edge sync` against the local distribution registry (Debian
+// docker-registry) into a local `dir` store. Three measurements (issue 14):
+//   1. throughput: --gib of blobs (default 1) synced, against a plain streaming copy of the
+//      same GETs piped to files with the same concurrency (target: ratio >= 0.8);
+//   2. peak RSS (VmHWM) of a sync whose image has one --big-gib blob (default 2; target
+//      <= 150 MiB);
+//   3. a second sync with nothing to copy, for --small blobs (default 1000; target < 2 s).
+// Usage: npm run build && node bench/sync.js [--gib 1] [--big-gib 2] [--small 1000] [--keep]
+import { spawn } from 'node:child_process';
+import { createCipheriv, createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpRequest, get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { memoryKb } from './lib/servers.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SYNC = join(ROOT, 'dist', 'src', 'cli.js');
+const MIB = 1024 * 1024;
+const { values } = parseArgs({ options: { gib: { type: 'string' }, 'big-gib': { type: 'string' }, small: { type: 'string' }, keep: { type: 'boolean' } } });
+const GIB = Number(values.gib ?? 1);
+const BIG_GIB = Number(values['big-gib'] ?? 2);
+const SMALL = Number(values.small ?? 1000);
+const CONCURRENCY = 8;
+
+/** Incompressible reproducible bytes, streamed: AES-CTR keystream of a seed. */
+function keystream(seed, length) {
+  const cipher = createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16));
+  const zeros = Buffer.alloc(MIB);
+  let left = length;
+  return new Readable({
+    read() {
+      if (left === 0) return void this.push(null);
+      const size = Math.min(left, MIB);
+      left -= size;
+      this.push(cipher.update(size === MIB ? zeros : zeros.subarray(0, size)));
+    },
+  });
+}
+
+async function digestOf(seed, length) {
+  const hash = createHash('sha256');
+  for await (const chunk of keystream(seed, length)) hash.update(chunk);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function send(url, method, headers, body) {
+  return new Promise((resolvePromise, reject) => {
+    const outgoing = httpRequest(url, { method, headers }, (answer) => {
+      answer.resume();
+      answer.on('end', () => resolvePromise(answer));
+    });
+    outgoing.on('error', reject);
+    if (body instanceof Readable) body.pipe(outgoing);
+    else outgoing.end(body);
+  });
+}
+
+/** Monolithic blob upload (POST then PUT with the digest), as the distribution API allows. */
+async function pushBlob(origin, repository, digest, length, body) {
+  const started = await send(`${origin}/v2/${repository}/blobs/uploads/`, 'POST', { 'content-length': 0 });
+  const location = new URL(started.headers.location, origin);
+  location.searchParams.set('digest', digest);
+  const done = await send(location, 'PUT', { 'content-length': length, 'content-type': 'application/octet-stream' }, body);
+  if (done.statusCode !== 201) throw new Error(`push ${digest}: ${done.statusCode}`);
+}
+
+/** An image of the given layers (each { seed, size } or { bytes }), pushed under `tag`. */
+async function pushImage(origin, repository, tag, layers) {
+  const descriptors = [];
+  for (const layer of layers) {
+    const bytes = layer.bytes;
+    const digest = bytes ? `sha256:${createHash('sha256').update(bytes).digest('hex')}` : await digestOf(layer.seed, layer.size);
+    const size = bytes ? bytes.length : layer.size;
+    await pushBlob(origin, repository, digest, size, bytes ?? keystream(layer.seed, layer.size));
+    descriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size });
+  }
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  await pushBlob(origin, repository, configDigest, config.length, config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length }, layers: descriptors,
+  }));
+  const put = await send(`${origin}/v2/${repository}/manifests/${tag}`, 'PUT', { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': manifest.length }, manifest);
+  if (put.statusCode !== 201) throw new Error(`manifest ${repository}:${tag}: ${put.statusCode}`);
+  return [{ digest: configDigest, size: config.length }, ...descriptors];
+}
+
+async function freePort() {
+  return new Promise((resolvePromise) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolvePromise(port));
+    });
+  });
+}
+
+async function startRegistry(dir) {
+  const port = await freePort();
+  const config = join(dir, 'registry.yml');
+  await writeFile(config, [
+    'version: 0.1', 'log:', '  level: error', '  accesslog:', '    disabled: true', 'storage:', '  filesystem:',
+    `    rootdirectory: ${JSON.stringify(join(dir, 'storage'))}`, '  maintenance:', '    uploadpurging:', '      enabled: false',
+    'http:', `  addr: 127.0.0.1:${port}`, '  secret: bench', 'health:', '  storagedriver:', '    enabled: false', '',
+  ].join('\n'));
+  const child = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`${url}/v2/`).then((r) => r.status === 200, () => false);
+    if (ok) return { child, url };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error('docker-registry did not start');
+}
+
+/** Runs the sync as a child process; wall time, exit code and the peak RSS it reached. */
+async function runSync(configFile) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [...(process.env.SYNC_NODE_FLAGS ?? '').split(' ').filter(Boolean), SYNC, 'sync', '--config', configFile, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let peakKb = 0;
+  const timer = setInterval(() => {
+    peakKb = Math.max(peakKb, memoryKb(child.pid, 'VmHWM') ?? 0);
+  }, 20);
+  const code = await new Promise((r) => child.once('exit', r));
+  clearInterval(timer);
+  return { code, seconds: (performance.now() - started) / 1000, peakMiB: peakKb / 1024 };
+}
+
+async function writeSyncConfig(dir, name, origin, repositories) {
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(file, JSON.stringify({
+    origin: { url: origin },
+    blobs: { key: '/containers/images/{digest}', inventory: join(dir, `${name}.inventory.json`) },
+    buckets: [{ name, url: 'http://127.0.0.1:9', store: { type: 'dir', path: join(dir, name) } }],
+    sync: { repositories, concurrency: CONCURRENCY, origin_rps: 0 },
+  }));
+  return file;
+}
+
+/** The baseline: the same blob GETs, piped to files, CONCURRENCY at a time, nothing else. */
+async function plainCopy(origin, repository, blobs, folder) {
+  await mkdir(folder, { recursive: true });
+  const started = performance.now();
+  const queue = [...blobs];
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    for (let blob = queue.shift(); blob; blob = queue.shift()) {
+      const body = await new Promise((r, reject) => httpGet(`${origin}/v2/${repository}/blobs/${blob.digest}`, r).on('error', reject));
+      await pipeline(body, createWriteStream(join(folder, blob.digest)));
+    }
+  }));
+  return (performance.now() - started) / 1000;
+}
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'registry-edge-bench-sync-'));
+  const registry = await startRegistry(dir);
+  try {
+    const layerCount = Math.max(1, Math.round(GIB * 16));
+    const layerSize = Math.round((GIB * 1024 * MIB) / layerCount);
+    const bulk = await pushImage(registry.url, 'bench/bulk', 'v1', Array.from({ length: layerCount }, (_, i) => ({ seed: `bulk ${i}`, size: layerSize })));
+    const bytes = bulk.reduce((sum, blob) => sum + blob.size, 0);
+    const baseline = await plainCopy(registry.url, 'bench/bulk', bulk, join(dir, 'plain'));
+    const synced = await runSync(await writeSyncConfig(dir, 'bulk', registry.url, ['bench/bulk']));
+    if (synced.code !== 0) throw new Error(`bulk sync exited ${synced.code}`);
+    console.log(`throughput: ${(bytes / MIB).toFixed(0)} MiB in ${layerCount} blobs: plain copy ${(bytes / MIB / baseline).toFixed(0)} MiB/s, sync ${(bytes / MIB / synced.seconds).toFixed(0)} MiB/s, ratio ${(baseline / synced.seconds).toFixed(2)} (target >= 0.8)`);
+    await rm(join(dir, 'plain'), { recursive: true, force: true });
+    await rm(join(dir, 'bulk'), { recursive: true, force: true });
+
+    await pushImage(registry.url, 'bench/big', 'v1', [{ seed: 'big', size: Math.round(BIG_GIB * 1024 * MIB) }]);
+    const big = await runSync(await writeSyncConfig(dir, 'big', registry.url, ['bench/big']));
+    if (big.code !== 0) throw new Error(`big sync exited ${big.code}`);
+    console.log(`peak RSS: ${big.peakMiB.toFixed(0)} MiB syncing one ${BIG_GIB} GiB blob in ${big.seconds.toFixed(1)} s (target <= 150 MiB)`);
+    await rm(join(dir, 'big'), { recursive: true, force: true });
+
+    const perImage = 100;
+    const repositories = [];
+    for (let image = 0; image * perImage < SMALL; image++) {
+      const count = Math.min(perImage, SMALL - image * perImage);
+      repositories.push(`bench/small-${image}`);
+      await pushImage(registry.url, `bench/small-${image}`, 'v1', Array.from({ length: count - 1 }, (_, i) => ({ bytes: Buffer.from(`small blob ${image}-${i}`) })));
+    }
+    const config = await writeSyncConfig(dir, 'small', registry.url, repositories);
+    const first = await runSync(config);
+    const second = await runSync(config);
+    if (first.code !== 0 || second.code !== 0) throw new Error(`small syncs exited ${first.code}, ${second.code}`);
+    console.log(`no-op sync: ${SMALL} blobs: first sync ${first.seconds.toFixed(2)} s, second (nothing to copy) ${second.seconds.toFixed(2)} s (target < 2 s)`);
+  } finally {
+    registry.child.kill('SIGKILL');
+    if (!values.keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
