@@ -3,16 +3,14 @@
  * address in?" from the compiled cloud ranges database and a city geolocation database.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Reader } from 'maxmind';
-import { LRUCache } from 'lru-cache';
 import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
 import { compactLocationsPath } from '../paths.js';
 import { extractGeolocation } from './location-record.js';
-import { CLOUD_RANGES_TYPE, parseMetadata, type MmdbValue } from './mmdb-format.js';
+import { CLOUD_RANGES_TYPE } from './mmdb-format.js';
+import { Database, extractCloud, openDatabase } from './database.js';
 import type { ClientLocation, GeoLog, Locator } from './types.js';
 
 export interface LocatorOptions {
@@ -70,67 +68,6 @@ export interface GeoLocator extends Locator {
    */
   reloadRanges(): Promise<void>;
   close(): void;
-}
-
-interface CloudRecord {
-  provider?: string;
-  region?: string;
-}
-
-type Record_ = Record<string, MmdbValue>;
-
-/**
- * An MMDB opened with `maxmind`. Decoded records are cached by data offset in an lru-cache
- * (records repeat heavily: ~11k networks share a few hundred {provider, region} values), and
- * each decoded record is mapped once to what the request path needs (WeakMap by record).
- */
-class Database<T extends object> {
-  private readonly mapped = new WeakMap<object, T>();
-
-  constructor(
-    readonly reader: Reader<Record_>,
-    readonly path: string,
-    readonly byteLength: number,
-    private readonly extract: (record: Record_) => T,
-    /** See GeoLocator.rangesPublishedAt. */
-    readonly publishedAt: Date,
-  ) {}
-
-  get ipVersion(): number {
-    return this.reader.metadata.ipVersion;
-  }
-
-  get buildEpoch(): Date {
-    return this.reader.metadata.buildEpoch;
-  }
-
-  lookup(ip: string): T | undefined {
-    const record = this.reader.get(ip);
-    if (record === null) return undefined;
-    let value = this.mapped.get(record);
-    if (value === undefined) {
-      value = Object.freeze(this.extract(record));
-      this.mapped.set(record, value);
-    }
-    return value;
-  }
-}
-
-async function openDatabase<T extends object>(path: string, cacheEntries: number, extract: (record: Record_) => T): Promise<Database<T>> {
-  const buffer = await readFile(path);
-  const reader = new Reader<Record_>(buffer, { cache: new LRUCache<string | number, Record_>({ max: cacheEntries }) });
-  // maxmind drops metadata keys it does not know; the feeds' publication time is one of ours.
-  const publishedAt = parseMetadata(buffer).feedsPublishedAt ?? reader.metadata.buildEpoch;
-  return new Database(reader, path, buffer.byteLength, extract, publishedAt);
-}
-
-function extractCloud(value: Record_): ClientLocation {
-  const record: CloudRecord = {};
-  const provider = value['provider'];
-  const region = value['region'];
-  if (typeof provider === 'string' && provider !== '') record.provider = provider;
-  if (typeof region === 'string' && region !== '') record.region = region;
-  return record;
 }
 
 function isMissingFile(error: unknown): boolean {

@@ -4,6 +4,8 @@ import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
 
 export { PREFIX, type MeteredGeneration };
+export { adminUnauthorizedCounter, collectGarbageIfExposed, fallbackReason, geoRefreshCounter, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
+import { collectGarbageIfExposed, fallbackReason, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
 
 /** Redirects take well under a millisecond; cache misses wait for a bucket HEAD (up to seconds). */
 const REQUEST_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -29,67 +31,6 @@ export interface AnsweredRequest {
   readonly reason?: string | undefined;
   readonly client: { readonly provider?: string; readonly region?: string } | undefined;
   readonly durationMs: number;
-}
-
-/**
- * Started with `node --expose-gc` (memory investigations, the reload memory test): a scrape
- * first collects garbage, so the memory figures show what is retained, not what is uncollected.
- */
-export function collectGarbageIfExposed(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc !== undefined) gc();
-}
-
-/** What a serving process holds in memory across reloads. */
-export interface GenerationHoldings {
-  generations(): number;
-  fileBytes(): Iterable<[string, number]>;
-}
-
-export interface MetricsOptions {
-  version: string;
-  /** Node's process metrics (CPU, memory, event loop lag, GC); off in tests that make many registries. */
-  processMetrics?: boolean;
-}
-
-/** How a reload or a refresh ended. */
-export type Outcome = 'success' | 'failure';
-
-/** `geo_refreshes_total`, in the registry of whichever process runs the refresh. */
-export function geoRefreshCounter(registry: Registry): (result: Outcome) => void {
-  const counter = new Counter({
-    name: `${PREFIX}geo_refreshes_total`,
-    help: 'Background cloud-range feed refreshes (geo.refresh) by result.',
-    labelNames: ['result'],
-    registers: [registry],
-  });
-  return (result) => counter.inc({ result });
-}
-
-/** `admin_unauthorized_total`, in the registry of the process that runs the admin listener. */
-export function adminUnauthorizedCounter(registry: Registry): () => void {
-  const counter = new Counter({
-    name: `${PREFIX}admin_unauthorized_total`,
-    help: 'Admin requests refused with 401 for a missing or wrong token (admin.token_file).',
-    registers: [registry],
-  });
-  counter.inc(0);
-  return () => counter.inc();
-}
-
-/** The fallback reasons as a bounded label: the log line's reason names a bucket and a cause, the label only the kind. */
-export function fallbackReason(reason: string): string {
-  if (reason.startsWith('check failed')) return 'check_failed';
-  switch (reason) {
-    case 'absent in every candidate':
-      return 'absent';
-    case 'bucket unhealthy':
-      return 'bucket_unhealthy';
-    case 'no candidate bucket':
-      return 'no_candidate';
-    default:
-      return 'other';
-  }
 }
 
 /** GET and HEAD are the only methods served; everything else shares one label value. */
