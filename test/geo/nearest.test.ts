@@ -48,8 +48,11 @@ describe('haversineKm', () => {
         const ab = haversineKm(a, b);
         expect(Number.isFinite(ab)).toBe(true);
         expect(ab).toBeLessThanOrEqual(Math.PI * EARTH_RADIUS_KM + 1e-6);
-        expect(haversineKm(a, c)).toBeLessThanOrEqual(ab + haversineKm(b, c) + 1e-6);
+        // Near antipodal points asin() loses precision (centimetres on 20,000 km): allow a metre.
+        expect(haversineKm(a, c)).toBeLessThanOrEqual(ab + haversineKm(b, c) + 1e-3);
       }),
+      // The seed that found the antipodal case, so a run always covers it.
+      { seed: 1330490329 },
     );
   });
 });
