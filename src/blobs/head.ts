@@ -68,19 +68,10 @@ export class HeadClient {
   /** Resolves with the outcome; never rejects. */
   head(url: string, signedHeaders?: Readonly<Record<string, string>>): Promise<HeadResult> {
     const headers = signedHeaders === undefined ? this.headers : { ...this.headers, ...signedHeaders };
+    const target = headTarget(url);
+    if (typeof target === 'string') return Promise.resolve({ outcome: 'error', error: target });
     return new Promise<HeadResult>((resolve) => {
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        resolve({ outcome: 'error', error: 'invalid URL' });
-        return;
-      }
       const secure = target.protocol === 'https:';
-      if (!secure && target.protocol !== 'http:') {
-        resolve({ outcome: 'error', error: `unsupported protocol ${target.protocol}` });
-        return;
-      }
       const transport = secure ? https : http;
       const agent = secure ? this.httpsAgent : this.httpAgent;
 
@@ -143,3 +134,14 @@ export class HeadClient {
 }
 
 function ignore(): void {}
+
+/** The URL to send a HEAD to, or why there is none. */
+function headTarget(url: string): URL | string {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return 'invalid URL';
+  }
+  return target.protocol === 'https:' || target.protocol === 'http:' ? target : `unsupported protocol ${target.protocol}`;
+}

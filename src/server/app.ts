@@ -132,17 +132,10 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     // Set on node's response, so the prepared header objects of each answer stay shared.
     c.env.outgoing.setHeader('X-Request-Id', x.requestId);
 
-    const limiter = x.rt.limiter;
-    if (limiter !== undefined) {
-      const ip = x.clientIp();
-      const wait = ip.ok ? limiter.wait(ip.ip) : 0;
-      if (wait > 0) {
-        record(x, 'rate_limited', 429, 'none');
-        return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {
-          status: 429,
-          headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(wait))), ...API_VERSION },
-        });
-      }
+    const wait = rateLimitWait(x);
+    if (wait > 0) {
+      record(x, 'rate_limited', 429, 'none');
+      return tooManyRequests(wait);
     }
 
     const decided = decideRequest(x.rt, x.method, incoming.url ?? '/', x);
@@ -161,6 +154,21 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   });
 
   return app;
+}
+
+/** Seconds this client must wait under the generation's rate limit; 0 when it may go on (or no limit is set). */
+function rateLimitWait(x: Exchange): number {
+  const limiter = x.rt.limiter;
+  if (limiter === undefined) return 0;
+  const ip = x.clientIp();
+  return ip.ok ? limiter.wait(ip.ip) : 0;
+}
+
+function tooManyRequests(waitSeconds: number): Response {
+  return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {
+    status: 429,
+    headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(waitSeconds))), ...API_VERSION },
+  });
 }
 
 function logRequest(logger: Logger, rt: Runtime, record: RequestRecord, requestId: string): void {

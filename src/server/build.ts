@@ -52,6 +52,28 @@ async function leased<T>(leases: Array<Lease<unknown>>, lease: Promise<Lease<T>>
   return held.value;
 }
 
+/** The generation's locator, its MMDB files shared with the generation before when unchanged. */
+function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFiles, leases: Array<Lease<unknown>>): ReturnType<typeof createLocator> {
+  const { ranges, locations } = config.geo;
+  // City data costs 60-135 MB and start-up time: load it only when routing uses it
+  // (routing.others: nearest) or the operator named files. Cloud clients never need it.
+  const geolocation = config.routing.others === 'nearest' || locations.length > 0;
+  return createLocator({
+    ranges,
+    locations,
+    log,
+    geolocation,
+    open: (kind, path, load) =>
+      leased(
+        leases,
+        files.open(kind, path, async (file) => {
+          const database = await load(file);
+          return { value: database, bytes: database.byteLength };
+        }),
+      ),
+  });
+}
+
 async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: BuildOptions, leases: Array<Lease<unknown>>): Promise<Runtime> {
   const { config } = loaded;
   const signers = loaded.signers ?? loadSigners(config, loaded.source);
@@ -66,24 +88,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const generationLogger = logger.child({}, { level: config.log.level });
   const geoLogger = generationLogger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
-  const { ranges, locations } = config.geo;
-  // City data costs 60-135 MB and start-up time: load it only when routing uses it
-  // (routing.others: nearest) or the operator named files. Cloud clients never need it.
-  const geolocation = config.routing.others === 'nearest' || locations.length > 0;
-  const locator = await createLocator({
-    ranges,
-    locations,
-    log,
-    geolocation,
-    open: (kind, path, load) =>
-      leased(
-        leases,
-        files.open(kind, path, async (file) => {
-          const database = await load(file);
-          return { value: database, bytes: database.byteLength };
-        }),
-      ),
-  });
+  const locator = await openLocator(config, log, files, leases);
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
