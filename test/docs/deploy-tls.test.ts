@@ -73,7 +73,7 @@ describe('docs/deploy.md TLS blocks', () => {
     const { stdout } = await run(process.execPath, [join(ROOT, 'deploy/validate-manifests.mjs'), file], { cwd: ROOT });
     expect(stdout).toContain('1 valid, 0 invalid');
     const container = (merged.spec.template.spec.containers as Doc[]).find((candidate) => candidate.name === 'registry-edge');
-    expect(container?.volumeMounts.map((mount: Doc) => mount.name)).toEqual(['config', 'tmp', 'tls']);
+    expect(container?.volumeMounts.map((mount: Doc) => mount.name)).toEqual(['config', 'tmp', 'admin-token', 'tls']);
     // A subPath mount would never see cert-manager's renewals.
     for (const mount of container?.volumeMounts ?? []) expect(mount.subPath).toBeUndefined();
   }, 60_000);
