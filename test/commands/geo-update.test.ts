@@ -11,7 +11,7 @@ import { MmdbWriter } from '../../geo/mmdb/writer.js';
 import type { UpdateGeoResult } from '../../geo/update.js';
 import { describeUpdate } from '../../src/commands/geo-update.js';
 import { FIXTURES } from '../support/geo.js';
-import { CLI } from '../support/cli.js';
+import { CLI, runCli } from '../support/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'registry-edge-geo-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -176,3 +176,47 @@ describe('what geo update reports (describeUpdate)', () => {
     expect(describeUpdate({ ...base, ...change })).toEqual({ code, stdout, stderr });
   });
 });
+
+describe('geo update in process (the same run() the binary calls)', () => {
+  const saved = process.env['REGISTRY_EDGE_GEO_CITY_FILES'];
+  beforeAll(() => {
+    process.env['REGISTRY_EDGE_GEO_CITY_FILES'] = CITY;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env['REGISTRY_EDGE_GEO_CITY_FILES'];
+    else process.env['REGISTRY_EDGE_GEO_CITY_FILES'] = saved;
+  });
+
+  test('creates the data folder it owns on first use and reports both files', async () => {
+    const data = join(work, 'in-process', 'data');
+    const run = await runCli(['geo', 'update', '--from', FIXTURES], { REGISTRY_EDGE_DATA_DIR: data });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`total: 22 prefixes\nwrote ${join(data, 'cloud-ranges.mmdb')}\nwrote ${join(data, 'locations.mmdb')}\n`);
+    const again = await runCli(['geo', 'update', '--from', FIXTURES], { REGISTRY_EDGE_DATA_DIR: data });
+    expect(again.stdout).toContain(`kept ${join(data, 'locations.mmdb')} (up to date)\n`);
+  });
+
+  test('a folder it does not own must exist: exit 73 and one line', async () => {
+    const run = await runCli(['geo', 'update', '--from', FIXTURES, '--out', join(work, 'missing', 'r.mmdb')], {});
+    expect(run).toMatchObject({ code: 73, stdout: '' });
+    expect(run.stderr).toMatch(/^registry-edge: geo update: the folder of .*missing\/r\.mmdb .*; create it first, or leave --out out to write to the data folder \(.*\)\n$/);
+  });
+
+  test('a failed feed exits 1, keeps the ranges file and says the city file (built anyway) was replaced', async () => {
+    const feeds = folder('broken-feeds');
+    writeFileSync(join(feeds, 'gcp-cloud.json'), '{"prefixes": []}');
+    const target = folder('out');
+    const out = join(target, 'r.mmdb');
+    const run = await runCli(['geo', 'update', '--from', feeds, '--out', out], {});
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `registry-edge: geo update failed for gcp (gcp: feed lists no prefixes); ${join(target, 'locations.mmdb')} was replaced; ${out} was not changed\n`,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('an unknown subcommand is a usage error', async () => {
+    expect((await runCli(['geo', 'download'], {})).code).toBe(64);
+  });
+});
+

@@ -1,4 +1,4 @@
-import { isIP, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { formatAddress, ipFamily, ipv6Head, normalizeIp, parseIPv4, parseIPv6Into, truncateIp } from '../../src/net/ip.js';
@@ -24,6 +24,16 @@ describe('parseIPv4', () => {
     (text) => {
       expect(parseIPv4(text)).toBe(-1);
     },
+  );
+});
+
+test('parseIPv4 accepts exactly what node:net isIPv4 accepts (ipFamily relies on it)', () => {
+  const text = fc.oneof(fc.ipV4(), fc.ipV4Extended(), fc.stringMatching(/^[0-9.]{0,16}$/), fc.string({ maxLength: 16 }));
+  fc.assert(
+    fc.property(text, (candidate) => {
+      expect(parseIPv4(candidate) >= 0).toBe(isIPv4(candidate));
+    }),
+    { numRuns: 5000 },
   );
 });
 
