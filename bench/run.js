@@ -175,7 +175,10 @@ async function main(options) {
     for (const scenario of scenarios) {
       const result = await runScenario(ctx, scenario);
       if (options.profile && realEdge) {
-        result.profile = await profileScenario(ctx, scenario);
+        result.profile = await profileScenario(ctx, scenario).catch((error) => {
+          warnings.push(`${scenario.id}: the CPU-profile round failed: ${error instanceof Error ? error.message : String(error)}`);
+          return null;
+        });
         const top = result.profile?.byPackage.slice(0, 5).map((/** @type {any} */ p) => `${p.name} ${(p.share * 100).toFixed(0)}%`).join(', ');
         if (top) say(`${scenario.id} profile: ${top}`);
       }
