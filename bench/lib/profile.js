@@ -18,6 +18,8 @@ const VM_ENTRIES = /** @type {Record<string, string>} */ ({
 });
 
 export const OUR_PACKAGE = 'registry-edge';
+/** node work with no package on the stack above it: the event loop, the HTTP parser, deferred socket writes. */
+export const NO_CALLER = '(no package above: event loop, HTTP parser, deferred writes)';
 
 /**
  * Where a script URL belongs: `node` for node's own JavaScript, the package under the last
@@ -92,7 +94,9 @@ function add(map, key, us, pkg) {
 /**
  * Self time by package, by registry-edge module and by function. Native frames (no URL,
  * e.g. a socket write's C++ side) count for the package of their nearest JavaScript caller;
- * GC and V8's "(program)" stay apart; idle time is left out of every share.
+ * GC and V8's "(program)" stay apart; idle time is left out of every share. nodeByCaller
+ * splits node's own share by the nearest other package on the stack, so that e.g. the file
+ * write behind a log line shows up under the logger that asked for it.
  * @param {CpuProfile} profile @param {{ fromUs?: number, toUs?: number, top?: number }} [options]
  */
 export function attributeProfile(profile, options = {}) {
@@ -126,6 +130,26 @@ export function attributeProfile(profile, options = {}) {
     return place;
   };
 
+  /** @type {Map<number, string>} */
+  const callerCache = new Map();
+  /**
+   * The nearest package above a node-internals frame that is not node itself: whose request
+   * made node do that work (the response write, the log write, ...).
+   * @param {number} id @returns {string}
+   */
+  const callerOf = (id) => {
+    const cached = callerCache.get(id);
+    if (cached !== undefined) return cached;
+    const parent = parentOf.get(id);
+    let caller = NO_CALLER;
+    if (parent !== undefined) {
+      const above = placeOf(parent).package;
+      caller = above === 'node' || above.startsWith('V8') ? callerOf(parent) : above;
+    }
+    callerCache.set(id, caller);
+    return caller;
+  };
+
   const { self, samples } = selfTimes(profile, options);
   /** @type {Map<string, { us: number }>} */
   const packages = new Map();
@@ -133,6 +157,8 @@ export function attributeProfile(profile, options = {}) {
   const modules = new Map();
   /** @type {Map<string, { us: number, package: string }>} */
   const functions = new Map();
+  /** @type {Map<string, { us: number }>} */
+  const nodeCallers = new Map();
   let idleUs = 0;
   let busyUs = 0;
   for (const [id, us] of self) {
@@ -144,6 +170,7 @@ export function attributeProfile(profile, options = {}) {
     busyUs += us;
     add(packages, place.package, us);
     if (place.module) add(modules, place.module, us);
+    if (place.package === 'node') add(nodeCallers, callerOf(id), us);
     const frame = byId.get(id)?.callFrame;
     const name = frame?.functionName || '(anonymous)';
     const where = frame?.url ? `${shortUrl(frame.url)}:${(frame.lineNumber ?? 0) + 1}` : '(native)';
@@ -156,6 +183,7 @@ export function attributeProfile(profile, options = {}) {
     byPackage: ranked(packages, busyUs, Infinity),
     byModule: ranked(modules, busyUs, top),
     byFunction: ranked(functions, busyUs, top),
+    nodeByCaller: ranked(nodeCallers, busyUs, Infinity),
   };
 }
 

@@ -272,6 +272,7 @@ function profileLines(results) {
     const p = scenario.profile;
     lines.push(`**${scenario.id} ${scenario.title}** (${whole(p.samples)} samples${p.windowed ? '' : ', whole profile'}):`);
     lines.push(`- by package: ${p.byPackage.slice(0, 10).map((/** @type {any} */ e) => `${e.name} ${pct(e)}`).join(' · ')}`);
+    if (p.nodeByCaller?.length) lines.push(`- node's share by the package that called into it: ${p.nodeByCaller.slice(0, 6).map((/** @type {any} */ e) => `${e.name} ${pct(e)}`).join(' · ')}`);
     if (p.byModule.length) lines.push(`- our modules: ${p.byModule.slice(0, 6).map((/** @type {any} */ e) => `${e.name} ${pct(e)}`).join(' · ')}`);
     lines.push(`- top functions: ${p.byFunction.slice(0, 8).map((/** @type {any} */ e) => `\`${e.name}\` (${e.package}) ${pct(e)}`).join(' · ')}`);
     lines.push('');
@@ -334,8 +335,8 @@ export function renderSvg(results) {
   const tag = tagsOf(results)[0] ?? '';
   const stacked = scenarios.filter((/** @type {any} */ s) => layerBreakdown(results, s.id, tag).info !== null && layerBreakdown(results, s.id, tag).raw !== null);
   const top1 = 76;
-  const top2 = top1 + panelHeight + 80;
-  const height = (stacked.length ? top2 + panelHeight : top1 + panelHeight) + 70;
+  const top2 = top1 + panelHeight + 100;
+  const height = (stacked.length ? top2 + panelHeight : top1 + panelHeight) + 86;
   const plotWidth = width - left - right;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -353,6 +354,11 @@ export function renderSvg(results) {
       parts.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end" fill="#555">${v.toFixed(0)}</text>`);
     }
     return y;
+  };
+  /** The scenario id under its bars, its title in small print below (titles are too long for one line). @param {string} x @param {number} y0 @param {any} s */
+  const scenarioLabel = (x, y0, s) => {
+    parts.push(`<text x="${x}" y="${y0 + 15}" text-anchor="middle" font-weight="bold">${escapeXml(s.id)}</text>`);
+    parts.push(`<text x="${x}" y="${y0 + 28}" text-anchor="middle" font-size="9" fill="#555">${escapeXml(s.title)}</text>`);
   };
   const groupWidth = scenarios.length ? plotWidth / scenarios.length : plotWidth;
   const barWidth = Math.min(40, (groupWidth * 0.84) / Math.max(1, ids.length));
@@ -373,7 +379,7 @@ export function renderSvg(results) {
         parts.push(`<text x="${mid}" y="${(top1 + panelHeight - 6).toFixed(1)}" text-anchor="middle" font-size="9" fill="#ffffff" transform="rotate(-90 ${mid} ${(top1 + panelHeight - 6).toFixed(1)})" dx="12">${r.toFixed(2)}x</text>`);
       }
     });
-    parts.push(`<text x="${(left + si * groupWidth + groupWidth / 2).toFixed(1)}" y="${top1 + panelHeight + 16}" text-anchor="middle">${escapeXml(`${s.id} ${s.title}`)}</text>`);
+    scenarioLabel((left + si * groupWidth + groupWidth / 2).toFixed(1), top1 + panelHeight, s);
   });
   if (stacked.length) {
     const segments = [
@@ -402,7 +408,7 @@ export function renderSvg(results) {
         base += shown;
       }
       parts.push(`<text x="${(x + w / 2).toFixed(1)}" y="${(y2(base) - 4).toFixed(1)}" text-anchor="middle" font-size="10" font-weight="bold">${escapeXml((b.info ?? 0).toFixed(1))}</text>`);
-      parts.push(`<text x="${(x + w / 2).toFixed(1)}" y="${top2 + panelHeight + 16}" text-anchor="middle">${escapeXml(`${s.id} ${s.title}`)}</text>`);
+      scenarioLabel((x + w / 2).toFixed(1), top2 + panelHeight, s);
     });
     segments.forEach((segment, i) => {
       parts.push(`<rect x="${left + i * 200}" y="${height - 22}" width="12" height="12" fill="${segment.color}"/>`);
@@ -411,7 +417,7 @@ export function renderSvg(results) {
   }
   ids.forEach((/** @type {string} */ id, /** @type {number} */ i) => {
     const x = left + (i % 4) * 220;
-    const yy = (stacked.length ? top1 + panelHeight + 36 : height - 40) + Math.floor(i / 4) * 16;
+    const yy = (stacked.length ? top1 + panelHeight + 48 : height - 30) + Math.floor(i / 4) * 16;
     parts.push(`<rect x="${x}" y="${yy - 10}" width="12" height="12" fill="${colorOf(id)}"/>`);
     parts.push(`<text x="${x + 18}" y="${yy}">${escapeXml(labelOf(results, id))}</text>`);
   });

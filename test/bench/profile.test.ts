@@ -10,7 +10,7 @@ interface Ranked { name: string; us: number; share: number; package?: string }
 interface ProfileModule {
   placeOfUrl(url: string): { package: string; module: string | undefined } | undefined;
   attributeProfile(profile: Profile, options?: { fromUs?: number; toUs?: number; top?: number }): {
-    samples: number; busyUs: number; idleUs: number; byPackage: Ranked[]; byModule: Ranked[]; byFunction: Ranked[];
+    samples: number; busyUs: number; idleUs: number; byPackage: Ranked[]; byModule: Ranked[]; byFunction: Ranked[]; nodeByCaller: Ranked[];
   };
 }
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -115,6 +115,25 @@ describe('bench CPU-profile attribution', () => {
     expect(result.byFunction[0]).toEqual({ name: 'route dist/src/routing/plan.js:31', us: 300, share: 300 / 1300, package: 'registry-edge' });
     expect(result.byFunction).toContainEqual({ name: 'writeUtf8String (native)', us: 150, share: 150 / 1300, package: 'pino' });
     expect(result.byFunction).toContainEqual({ name: 'writev (native)', us: 200, share: 200 / 1300, package: 'node' });
+    // node's 300 µs: emit (100) and the writev under it (200) have no other package above them.
+    expect(result.nodeByCaller.map((c) => [c.name, c.us])).toEqual([['(no package above: event loop, HTTP parser, deferred writes)', 300]]);
+  });
+
+  it('splits node\'s own time by the package that called into it', async () => {
+    const { attributeProfile } = await load();
+    const nodes: ProfileNode[] = [
+      { id: 1, callFrame: frame('(root)', ''), children: [2] },
+      { id: 2, callFrame: frame('processTicksAndRejections', 'node:internal/process/task_queues', 66), children: [3, 6] },
+      { id: 3, callFrame: frame('write', `${APP}/node_modules/sonic-boom/index.js`, 300), children: [4] },
+      { id: 4, callFrame: frame('write', 'node:fs', 800), children: [5] },
+      { id: 5, callFrame: frame('writeString', '') },
+      { id: 6, callFrame: frame('uncork', 'node:internal/streams/writable', 500) },
+    ];
+    const result = attributeProfile({ nodes, startTime: 0, endTime: 300, samples: [5, 4, 6, 3], timeDeltas: [0, 100, 50, 100] });
+    expect(result.nodeByCaller.map((c) => [c.name, c.us])).toEqual([
+      ['sonic-boom', 150],
+      ['(no package above: event loop, HTTP parser, deferred writes)', 100],
+    ]);
   });
 
   it('counts only the samples inside the measured window', async () => {
