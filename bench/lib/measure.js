@@ -87,11 +87,29 @@ async function stopRunning(server) {
 }
 
 /**
+ * Waits until the bucket server has had no HEAD for a moment (at most 2 s): a server without
+ * a negative cache (archeio in S4) is still finishing HEADs when its round ends, and those
+ * must not be counted against, or compete with, the next server's round.
+ * @param {RunContext} ctx
+ */
+async function settleBuckets(ctx) {
+  const deadline = Date.now() + 2000;
+  let last = ctx.bucket.heads();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const now = ctx.bucket.heads();
+    if (now === last) return;
+    last = now;
+  }
+}
+
+/**
  * One flat-out round against SERVER with its CPU time read around it.
  * @param {RunContext} ctx @param {Running} server @param {import('./scenarios.js').Scenario} scenario @param {number} durationS
  */
 async function closedRound(ctx, server, scenario, durationS) {
   const requests = requestsFor(scenario, server.layer).map((r) => r.request);
+  await settleBuckets(ctx);
   const ticksBefore = server.pid ? cpuTicks(server.pid) : undefined;
   const headsBefore = ctx.bucket.heads();
   const result = await ctx.loadgen.run({ url: server.url, connections: ctx.options.connections, duration: durationS, requests, rotate: scenario.rotate });
