@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { startBucketServer } from './lib/bucket-server.js';
 import { startLoadGenerator } from './lib/loadgen.js';
 import { clockTicksPerSecond, cpuTicks, freePort, startServer, stopProcess, tasksetAvailable } from './lib/servers.js';
-import { digestOf, forwardedFor } from './lib/scenarios.js';
+import { digestOf, forwardedFor, TRUSTED_HOPS } from './lib/scenarios.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const flag = (name, fallback) => {
@@ -54,7 +54,7 @@ try {
   const config = {
     listen: { host: '127.0.0.1', port: await freePort() },
     origin: { url: bucket.url, path: '' },
-    client_ip: { trusted_hops: 1 },
+    client_ip: { trusted_hops: TRUSTED_HOPS },
     geo: { ranges },
     buckets: [bucketEntry],
     log: { level: 'warn' },

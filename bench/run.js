@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: load-tests registry-edge against a raw node:http baseline (and, with
-// --target, any other registry front door) on loopback, and publishes the numbers under
-// bench/results/. Run `node bench/run.js --help` for flags; bench/README.md explains it.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `npm run bench`: the benchmark that explains itself. In one run, on pinned CPUs, in
+// alternating rounds, it measures the layers of registry-edge's stack (raw node:http → bare
+// hono → registry-edge with logging off → registry-edge logging to a file), optionally
+// archeio and another node binary beside them, then latency at a fixed rate and a CPU-profile
+// breakdown, and publishes it all under bench/results/. `node bench/run.js --help` for flags;
+// bench/README.md explains every number.
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -10,97 +13,71 @@ import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import YAML from 'yaml';
 import { parseArgs, USAGE } from './lib/args.js';
-import { feedDirComplete, readFeedDir, syntheticFeeds, AWS_FEED_FILE, GCP_FEED_FILE } from './lib/feed.js';
-import { buildScenarios, benchConfig, judgeAnswer } from './lib/scenarios.js';
+import { buildLocations, locationCandidates, prepareGeo, sizeOf } from './lib/geo-prep.js';
+import { buildScenarios, benchConfig } from './lib/scenarios.js';
 import { startBucketServer } from './lib/bucket-server.js';
 import { startLoadGenerator } from './lib/loadgen.js';
-import { clockTicksPerSecond, cpuTicks, fetchOnce, freePort, memoryKb, startServer, stopProcess, tasksetAvailable } from './lib/servers.js';
-import { median, summarizeRounds } from './lib/stats.js';
+import { CLI, ROOT } from './lib/layers.js';
+import { measureStartups, profileScenario, runScenario } from './lib/measure.js';
+import { clockTicksPerSecond, nodeVersion, pinSelf, tasksetAvailable } from './lib/servers.js';
 import { evaluateChecks, renderMarkdown, renderSvg } from './lib/report.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(BENCH_DIR, '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
-const BASELINE = join(BENCH_DIR, 'baseline.js');
-const SHARED_RANGES = resolve(ROOT, '..', 'shared', 'ranges');
 
-/** Progress goes to stderr so stdout carries only the final Markdown table. @param {string} message */
+/** Progress goes to stderr so stdout carries only the final Markdown report. @param {string} message */
 const say = (message) => process.stderr.write(`bench: ${message}\n`);
 
-/** @param {string} path */
-const sizeOf = (path) => (existsSync(path) ? statSync(path).size : 0);
-
-/**
- * Feeds for client-IP picking and the ranges MMDB the server loads: compiled from the shared
- * real feeds when present, else from a synthetic feed of the same size; without a working
- * `geo update` the server runs with no cloud ranges, which the report says.
- * @param {{ tmp: string, compile: boolean, warnings: string[], ranges: string | undefined }} input
- */
-function prepareGeo({ tmp, compile, warnings, ranges }) {
-  let feedDir = ranges === undefined || ranges === 'synthetic' ? SHARED_RANGES : resolve(ranges);
-  let source = ranges === undefined ? 'shared' : 'given';
-  if (ranges !== undefined && ranges !== 'synthetic' && !feedDirComplete(feedDir)) {
-    throw new Error(`--ranges ${ranges}: expected ${AWS_FEED_FILE} and ${GCP_FEED_FILE} in ${feedDir}`);
-  }
-  if (ranges === 'synthetic' || !feedDirComplete(feedDir)) {
-    if (ranges === undefined) say(`${SHARED_RANGES} not found: generating a synthetic AWS-format feed instead`);
-    feedDir = join(tmp, 'feeds');
-    mkdirSync(feedDir);
-    const feeds = syntheticFeeds();
-    writeFileSync(join(feedDir, AWS_FEED_FILE), JSON.stringify(feeds.aws));
-    writeFileSync(join(feedDir, GCP_FEED_FILE), JSON.stringify(feeds.gcp));
-    source = 'synthetic';
-  }
-  const entries = readFeedDir(feedDir);
-  const origin = { shared: 'real AWS + Google Cloud feeds from ../shared/ranges', given: `feeds from ${feedDir}`, synthetic: 'synthetic AWS + GCP feeds (../shared/ranges absent or --ranges synthetic)' };
-  const feedText = `${origin[/** @type {keyof typeof origin} */ (source)]} (${entries.length.toLocaleString('en-US')} prefixes)`;
-  // Its own directory: `geo update` may write companions (a compact city database) next to
-  // the ranges file, and the server loads those too, so they count as loaded geo data.
-  const geoDir = join(tmp, 'geo');
-  mkdirSync(geoDir);
-  const rangesFile = join(geoDir, 'cloud-ranges.mmdb');
-  let compiled = false;
-  if (compile) {
-    const started = Date.now();
-    const out = spawnSync(process.execPath, [CLI, 'geo', 'update', '--from', feedDir, '--out', rangesFile], { encoding: 'utf8', timeout: 180_000 });
-    compiled = out.status === 0 && existsSync(rangesFile);
-    if (compiled) say(`compiled ${rangesFile} (${(sizeOf(rangesFile) / 1e6).toFixed(1)} MB) in ${Date.now() - started} ms`);
-    else {
-      const reason = (out.stderr || out.stdout || String(out.error ?? '')).trim().split('\n').slice(-2).join(' ');
-      warnings.push(`\`registry-edge geo update\` failed or does not exist yet (${reason || `exit ${out.status}`}): registry-edge ran WITHOUT cloud ranges, so S3/S5 cloud clients were not recognised`);
-      say(warnings[warnings.length - 1] ?? '');
-    }
-  }
-  const files = readdirSync(geoDir).filter((f) => f.endsWith('.mmdb')).map((f) => ({ file: f, bytes: sizeOf(join(geoDir, f)) }));
-  const loadedBytes = files.reduce((sum, f) => sum + f.bytes, 0);
-  const detail = compiled
-    ? `${feedText} compiled by \`registry-edge geo update\` into ${files.map((f) => `${f.file} (${(f.bytes / 1e6).toFixed(1)} MB)`).join(' and ')}`
-    : `${feedText} used to pick client addresses; no ranges MMDB${compile ? '' : ' (not compiled for this run)'}`;
-  return { entries, source, rangesFile, compiled, files, loadedBytes, detail };
+/** @param {string | undefined} path @param {string} flag */
+function nodeBinary(path, flag) {
+  const file = path === undefined ? process.execPath : resolve(path);
+  const version = nodeVersion(file);
+  if (!version) throw new Error(`${flag} ${path}: not a node binary that runs here`);
+  return { path: file, version };
 }
 
-/** @param {any} server @param {import('./lib/scenarios.js').Scenario} scenario @param {string} bucketUrl */
-async function sanityPass(server, scenario, bucketUrl) {
-  const seen = new Set();
-  /** @type {Record<string, number>} */
-  const statusCounts = {};
-  /** @type {string[]} */
-  const wrong = [];
-  let wrongCount = 0;
-  for (const { request, expect } of scenario.requests) {
-    const key = `${request.path} ${request.headers['x-forwarded-for'] ?? ''}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const answer = /** @type {{ status: number, location: string | undefined }} */ (await fetchOnce(`${server.url}${request.path}`, request.headers, 5000));
-    statusCounts[answer.status] = (statusCounts[answer.status] ?? 0) + 1;
-    if (server.id !== 'edge') continue;
-    const reason = judgeAnswer(expect, answer, bucketUrl);
-    if (reason) {
-      wrongCount += 1;
-      if (wrong.length < 3) wrong.push(`${request.path} (X-Forwarded-For: ${request.headers['x-forwarded-for'] ?? '-'}): ${reason}`);
-    }
+/**
+ * The node binaries the servers run on: --node (default: this one) and --compare-node. With
+ * two, ids get a version tag (`raw@v24`) so both sets share the rounds.
+ * @param {any} options
+ */
+function nodesFor(options) {
+  const first = nodeBinary(options.node, '--node');
+  if (!options.compareNode) return [{ ...first, tag: '' }];
+  const second = nodeBinary(options.compareNode, '--compare-node');
+  const tagOf = (/** @type {string} */ version) => `@${version.split('.')[0]}`;
+  if (tagOf(first.version) === tagOf(second.version)) throw new Error(`--node and --compare-node are both node ${first.version.split('.')[0]}`);
+  return [{ ...first, tag: tagOf(first.version) }, { ...second, tag: tagOf(second.version) }];
+}
+
+/** The embedded default (registry.k8s.io) as a deployment runs it, minus fixed ports. @param {string} tmp @param {string} rangesFile */
+function embeddedDefaultConfig(tmp, rangesFile) {
+  const doc = YAML.parse(readFileSync(join(ROOT, 'config', 'registry-k8s-io.yaml'), 'utf8'));
+  doc.listen = { ...doc.listen, host: '127.0.0.1' };
+  doc.admin = { host: '127.0.0.1', port: 0 };
+  doc.geo = { ...doc.geo, ranges: rangesFile };
+  const file = join(tmp, 'embedded-default.yaml');
+  writeFileSync(file, YAML.stringify(doc));
+  return file;
+}
+
+/**
+ * The compact city file S3g needs, or undefined with the reason S3g is skipped.
+ * @param {any} options @param {string} feedDir
+ */
+function findLocations(options, feedDir) {
+  const candidates = locationCandidates({ root: ROOT, given: options.locations });
+  const found = candidates.find((file) => existsSync(file));
+  if (found) return { file: found };
+  if (options.locations !== undefined) throw new Error(`--locations ${options.locations}: no such file`);
+  if (options.buildLocations) {
+    say('building the compact city file (geo update, about 45 s on a shared 2-core machine)');
+    const built = buildLocations({ root: ROOT, feedDir });
+    if (built.ok) return { file: built.file, builtMs: built.ms };
+    return { skip: `building the compact city file failed: ${built.output}` };
   }
-  return { checked: seen.size, statusCounts, wrongCount, wrong };
+  return {
+    skip: `S3g skipped: no compact city file (looked for ${candidates.join(', ')}). Build it once with \`npm run bench -- --build-locations\` (about 45 s, cached in ~/.cache/registry-edge/bench) or \`registry-edge geo update\`; the bench does not build it by default because that takes longer than 20 s`,
+  };
 }
 
 /** Set by SIGINT/SIGTERM: the run then ends with status 130 once everything is stopped. */
@@ -111,15 +88,23 @@ async function main(options) {
   const startedAt = new Date();
   const warnings = /** @type {string[]} */ ([]);
   const loadavgStart = loadavg()[0] ?? 0;
-  if (loadavgStart > 0.7) warnings.push(`load average was ${loadavgStart.toFixed(2)} at start: other work shares these ${cpus().length} CPUs, so numbers are noisy (ratios hold up better than absolutes)`);
+  if (loadavgStart > 0.7) warnings.push(`load average was ${loadavgStart.toFixed(2)} at start: other work shares these ${cpus().length} CPUs, so numbers are noisy (ratios within one run hold up better than absolutes)`);
   const pinned = options.pin && cpus().length >= 2 && tasksetAvailable();
+  // The bench process itself (bucket server, bookkeeping) shares the load generator's core,
+  // so the servers' core runs nothing of ours but the server under test.
+  if (pinned) pinSelf(1);
   const serverCore = pinned ? 0 : undefined;
   const loadCore = pinned ? 1 : undefined;
-  const wantEdge = options.servers.includes('edge');
-  const realEdge = wantEdge && !options.edgeStub;
+  const wantsEdge = options.layers.some((/** @type {string} */ l) => l.startsWith('edge'));
+  const realEdge = wantsEdge && !options.edgeStub;
   if (realEdge && !existsSync(CLI)) {
-    throw new Error(`${CLI} is missing: build first (npm run build, or use npm run bench which does), or pass --servers baseline / --edge-stub`);
+    throw new Error(`${CLI} is missing: build first (npm run build, or use npm run bench which does), or pass --layers raw,hono / --edge-stub`);
   }
+  if (options.archeio) {
+    options.archeio = resolve(options.archeio);
+    accessSync(options.archeio, constants.X_OK);
+  }
+  const nodes = nodesFor(options);
 
   const tmp = mkdtempSync(join(tmpdir(), 'registry-edge-bench-'));
   /** @type {(() => Promise<void>)[]} */
@@ -145,118 +130,71 @@ async function main(options) {
   process.once('SIGTERM', onSignal);
 
   try {
-    const geo = prepareGeo({ tmp, compile: realEdge, warnings, ranges: options.ranges });
+    const geo = await prepareGeo({ root: ROOT, tmp, compile: realEdge, warnings, ranges: options.ranges, say });
+    const locations = realEdge && options.scenarios.includes('S3g') ? findLocations(options, geo.feedDir) : undefined;
+    if (locations?.skip) {
+      warnings.push(locations.skip);
+      say(locations.skip);
+    }
     const built = buildScenarios({ entries: geo.entries });
     if (!built.s3Client) warnings.push('no unambiguous eu-west-3 address in the feed: S3/S4 used 192.0.2.1 (a non-cloud client)');
-    const scenarios = built.scenarios.filter((s) => options.scenarios.includes(s.id));
+    // Without registry-edge there is no routing to tell S3g apart; with it, S3g needs the city file.
+    const scenarios = built.scenarios.filter((s) => options.scenarios.includes(s.id) && !(s.id === 'S3g' && realEdge && !locations?.file));
 
     const bucket = await startBucketServer(built.presentDigests);
     onCleanup(() => bucket.close());
-    const configFile = join(tmp, 'bench-config.yaml');
-    // serve's --port overrides listen.port, so one file serves every start.
-    const edgeConfig = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0 });
-    writeFileSync(configFile, YAML.stringify(edgeConfig));
-    if (realEdge) {
-      const checked = spawnSync(process.execPath, [CLI, 'check-config', configFile], { encoding: 'utf8', timeout: 60_000 });
-      if (checked.status !== 0) throw new Error(`registry-edge check-config rejected the bench config:\n${checked.stderr || checked.stdout}`);
-    }
-
-    /** @param {string} id @param {number} port */
-    const commandFor = (id, port) => {
-      if (id === 'edge' && realEdge) return { command: process.execPath, args: [CLI, 'serve', '--config', configFile, '--port', String(port)] };
-      return { command: process.execPath, args: [BASELINE, '--port', String(port)], anyStatus: true };
-    };
-    const localIds = options.servers;
-    const labels = /** @type {Record<string, string>} */ ({ baseline: 'node:http baseline', edge: realEdge ? 'registry-edge' : 'registry-edge (stub: baseline)' });
-
-    /** @type {Record<string, { samplesMs: number[], medianMs: number | null, firstStatus: number }>} */
-    const startup = {};
-    // Start-up is spawn until the first 200 on /v2/ (for the baseline: its first answer).
-    for (let run = 0; run < options.startupRuns; run += 1) {
-      // Interleaved, so a burst of background load does not land on one server only.
-      for (const id of localIds) {
-        const port = await freePort();
-        const started = await startServer({ ...commandFor(id, port), core: serverCore, port, onSpawn: (spawned) => onCleanup(() => stopProcess(spawned)) });
-        await stopProcess(started.spawned);
-        const entry = startup[id] ?? { samplesMs: [], medianMs: null, firstStatus: started.firstStatus };
-        entry.samplesMs.push(Math.round(started.startupMs * 10) / 10);
-        startup[id] = entry;
+    /** @type {Map<string, string>} */
+    const configFiles = new Map();
+    /** @type {Record<string, any>} */
+    const edgeConfigs = {};
+    const configFor = (/** @type {string} */ variant, /** @type {string} */ level) => {
+      const key = `${variant}-${level}`;
+      const existing = configFiles.get(key);
+      if (existing) return existing;
+      // serve's --port overrides listen.port, so one file serves every start.
+      const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile: locations?.file, logLevel: level });
+      const file = join(tmp, `bench-${key}.yaml`);
+      writeFileSync(file, YAML.stringify(config));
+      if (realEdge) {
+        const checked = spawnSync(nodes[0]?.path ?? process.execPath, [CLI, 'check-config', file], { encoding: 'utf8', timeout: 60_000 });
+        if (checked.status !== 0) throw new Error(`registry-edge check-config rejected the bench config ${key}:\n${checked.stderr || checked.stdout}`);
       }
-    }
-    for (const entry of Object.values(startup)) entry.medianMs = median(entry.samplesMs);
-    if (startup.edge) say(`start-up registry-edge: ${startup.edge.samplesMs.join(', ')} ms`);
-
-    /** @type {any[]} */
-    const servers = [];
-    for (const id of localIds) {
-      const port = await freePort();
-      const started = await startServer({ ...commandFor(id, port), core: serverCore, port, onSpawn: (spawned) => onCleanup(() => stopProcess(spawned)) });
-      servers.push({ id, label: labels[id], url: started.url, pid: started.spawned.pid, local: true, spawned: started.spawned });
-    }
-    if (options.target) {
-      servers.push({ id: 'target', label: options.targetName ?? options.target, url: options.target, pid: options.targetPid, local: false });
-    }
+      if (level === 'info') edgeConfigs[variant] = config;
+      configFiles.set(key, file);
+      return file;
+    };
     const loadgen = startLoadGenerator({ core: loadCore });
     onCleanup(() => loadgen.close());
-    const ticksPerSecond = clockTicksPerSecond();
+    const ctx = { options, tmp, serverCore, ticksPerSecond: clockTicksPerSecond(), bucket, loadgen, nodes, warnings, configFor, onCleanup, say, realEdge };
+
+    const startup = options.startupRuns > 0 ? await measureStartups(ctx, realEdge ? embeddedDefaultConfig(tmp, geo.rangesFile) : '') : {};
+    for (const entry of Object.values(startup)) say(`start-up ${entry.label}: ${entry.samplesMs.join(', ')} ms`);
 
     /** @type {any[]} */
     const scenarioResults = [];
     for (const scenario of scenarios) {
-      const requests = scenario.requests.map((r) => r.request);
-      /** @type {Record<string, any>} */
-      const byServer = {};
-      for (const server of servers) {
-        const sanity = await sanityPass(server, scenario, bucket.url);
-        if (sanity.wrongCount) {
-          warnings.push(`${scenario.id}: registry-edge gave ${sanity.wrongCount} of ${sanity.checked} distinct requests an unexpected answer, e.g. ${sanity.wrong.join('; ')}`);
-        }
-        if (options.warmupS > 0) {
-          await loadgen.run({ url: server.url, connections: options.connections, duration: options.warmupS, requests, rotate: scenario.rotate });
-        }
-        byServer[server.id] = { sanity, rounds: [] };
+      const result = await runScenario(ctx, scenario);
+      if (options.profile && realEdge) {
+        result.profile = await profileScenario(ctx, scenario).catch((error) => {
+          warnings.push(`${scenario.id}: the CPU-profile round failed: ${error instanceof Error ? error.message : String(error)}`);
+          return null;
+        });
+        const top = result.profile?.byPackage.slice(0, 5).map((/** @type {any} */ p) => `${p.name} ${(p.share * 100).toFixed(0)}%`).join(', ');
+        if (top) say(`${scenario.id} profile: ${top}`);
       }
-      for (let round = 1; round <= options.rounds; round += 1) {
-        // A-B, B-A, A-B...: a slow drift in background load then favours no server.
-        const order = round % 2 === 1 ? servers : [...servers].reverse();
-        for (const server of order) {
-          const ticksBefore = server.pid ? cpuTicks(server.pid) : undefined;
-          const headsBefore = bucket.heads();
-          const result = await loadgen.run({ url: server.url, connections: options.connections, duration: options.durationS, requests, rotate: scenario.rotate });
-          const ticksAfter = server.pid ? cpuTicks(server.pid) : undefined;
-          const cpuUs = ticksBefore !== undefined && ticksAfter !== undefined ? ((ticksAfter - ticksBefore) * 1e6) / ticksPerSecond : null;
-          const measured = { ...result, cpuUs, bucketHeads: server.local ? bucket.heads() - headsBefore : null };
-          byServer[server.id].rounds.push(measured);
-          say(`${scenario.id} ${server.label} round ${round}/${options.rounds}: ${Math.round(result.rps)} req/s, p99 ${result.latencyMs.p99?.toFixed(2) ?? '-'} ms`);
-        }
-      }
-      for (const server of servers) {
-        const summary = summarizeRounds(byServer[server.id].rounds);
-        byServer[server.id].summary = summary;
-        if (server.id === 'edge' && scenario.warmsCache && summary.bucketHeads) {
-          warnings.push(`${scenario.id}: registry-edge sent ${summary.bucketHeads} HEADs to buckets during measured rounds: the existence cache was not fully warm`);
-        }
-        if ((summary.loadgenCpuShare ?? 0) > 0.9) {
-          warnings.push(
-            `${scenario.id} ${server.label}: the load generator was busy ${Math.round((summary.loadgenCpuShare ?? 0) * 100)}% of the time, so this req/s is a lower bound` +
-              (server.id === 'baseline' ? ' and req/s ratios against it flatter the other servers (the CPU µs/req ratio does not)' : ''),
-          );
-        }
-        if (summary.errors) warnings.push(`${scenario.id} ${server.label}: ${summary.errors} connection errors or timeouts`);
-      }
-      scenarioResults.push({ id: scenario.id, title: scenario.title, describe: scenario.describe, byServer });
-    }
-
-    for (const server of servers) {
-      server.peakRssKb = server.pid ? memoryKb(server.pid, 'VmHWM') ?? null : null;
+      result.geoBytes = geo.rangesBytes + (scenario.config === 'nearest' && locations?.file ? sizeOf(locations.file) : 0);
+      scenarioResults.push(result);
     }
     await cleanup();
+
+    const serverIds = [...new Set(scenarioResults.flatMap((s) => s.servers))];
     const results = {
-      schema: 'registry-edge-bench/1',
+      schema: 'registry-edge-bench/2',
       startedAt: startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),
       finishedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
       environment: {
-        node: process.version,
+        nodes: nodes.map(({ path, version, tag }) => ({ path, version, tag })),
+        loadGeneratorNode: process.version,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model?.trim() ?? 'unknown',
         loadavgStart,
@@ -264,19 +202,34 @@ async function main(options) {
         pinned,
         serverCore: serverCore ?? null,
         loadCore: loadCore ?? null,
+        archeio: options.archeio ?? null,
       },
       settings: {
         connections: options.connections,
         durationS: options.durationS,
         rounds: options.rounds,
         warmupS: options.warmupS,
+        openLoopS: options.openLoopS,
+        openFraction: options.openFraction,
+        openConnections: options.openConnections,
         quick: options.quick,
         edgeStub: options.edgeStub,
+        layers: options.layers,
         target: options.target ?? null,
       },
-      geo: { source: geo.source, detail: geo.detail, compiled: geo.compiled, files: geo.files, loadedBytes: geo.loadedBytes, s3Client: built.s3Client ?? null, mixClients: built.clientKinds },
-      edgeConfig: realEdge ? edgeConfig : null,
-      servers: servers.map(({ id, label, url, pid, local, peakRssKb }) => ({ id, label, url, pid: pid ?? null, local, peakRssKb })),
+      geo: {
+        source: geo.source,
+        detail: geo.detail,
+        compiled: geo.compiled,
+        files: geo.files,
+        locations: locations?.file ?? null,
+        s3Client: built.s3Client ?? null,
+        geoClient: built.geoClient,
+        archeioClient: built.archeioClient ?? null,
+        mixClients: built.clientKinds,
+      },
+      edgeConfigs: realEdge ? edgeConfigs : null,
+      serverIds,
       startup,
       scenarios: scenarioResults,
       checks: /** @type {any[]} */ ([]),
@@ -299,7 +252,7 @@ function publish(results, outDir) {
   const svg = renderSvg(results);
   const json = `${JSON.stringify(results, null, 2)}\n`;
   for (const name of ['latest', stamp]) {
-    writeFileSync(join(outDir, `${name}.md`), `${markdown}\n![req/s and p99 per scenario](${name}.svg)\n`);
+    writeFileSync(join(outDir, `${name}.md`), `${markdown}\n![CPU µs per request by layer](${name}.svg)\n`);
     writeFileSync(join(outDir, `${name}.json`), json);
     writeFileSync(join(outDir, `${name}.svg`), svg);
   }

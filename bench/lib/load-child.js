@@ -1,13 +1,17 @@
 // The load generator, run as its own process so it can be pinned to a core other than the
-// server's. It takes jobs over IPC, runs autocannon, and keeps every response time itself:
-// autocannon's own histogram has whole-millisecond resolution, too coarse for a 3 ms budget.
+// server's. It takes jobs over IPC: flat-out (closed-loop) rounds run autocannon and keep
+// every response time themselves (autocannon's own histogram has whole-millisecond
+// resolution, too coarse for a 3 ms budget); fixed-rate rounds run bench/lib/open-loop.js.
 import autocannon from 'autocannon';
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
+import { runOpenLoop } from './open-loop.js';
+import { latencySummary } from './stats.js';
 
 /**
  * @typedef {{ method: string, path: string, headers: Record<string, string> }} BenchRequest
- * @typedef {{ id: number, url: string, connections: number, duration: number, requests: BenchRequest[], rotate: boolean, timeoutS?: number }} LoadJob
+ * @typedef {{ id: number, kind?: 'closed', url: string, connections: number, duration: number, requests: BenchRequest[], rotate: boolean, timeoutS?: number }} LoadJob
+ * @typedef {{ id: number, kind: 'open', url: string, connections: number, durationS: number, ratePerS: number, requests: BenchRequest[] }} OpenJob
  */
 
 /** A growable list of float latencies (ms). */
@@ -26,16 +30,9 @@ class Samples {
     this.values[this.length] = value;
     this.length += 1;
   }
-  sorted() {
-    return this.values.slice(0, this.length).sort();
+  taken() {
+    return this.values.slice(0, this.length);
   }
-}
-
-/** @param {Float64Array} sorted @param {number} fraction */
-function quantile(sorted, fraction) {
-  if (sorted.length === 0) return null;
-  const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? null;
 }
 
 /** @param {LoadJob} job */
@@ -85,24 +82,18 @@ async function run(job) {
   const result = await instance;
   const windowMs = Math.max(0, lastAnswerAt - loadStartedAt);
   const cpu = process.cpuUsage(cpuAtStart);
-  const sorted = samples.sorted();
+  const latencyMs = latencySummary(samples.taken());
   /** @type {Record<string, number>} */
   const statusCounts = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) {
     statusCounts[code] = /** @type {{ count: number }} */ (stat).count;
   }
   return {
-    requests: sorted.length,
+    requests: latencyMs.count,
     answered,
     durationS: windowMs / 1000,
-    rps: windowMs > 0 ? (sorted.length * 1000) / windowMs : 0,
-    latencyMs: {
-      p50: quantile(sorted, 0.5),
-      p90: quantile(sorted, 0.9),
-      p99: quantile(sorted, 0.99),
-      max: sorted.length ? sorted[sorted.length - 1] : null,
-      mean: sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : null,
-    },
+    rps: windowMs > 0 ? (latencyMs.count * 1000) / windowMs : 0,
+    latencyMs,
     statusCounts,
     errors: result.errors ?? 0,
     timeouts: result.timeouts ?? 0,
@@ -111,8 +102,8 @@ async function run(job) {
   };
 }
 
-process.on('message', (/** @type {LoadJob} */ job) => {
-  run(job).then(
+process.on('message', (/** @type {LoadJob | OpenJob} */ job) => {
+  (job.kind === 'open' ? runOpenLoop(job) : run(job)).then(
     (result) => process.send?.({ id: job.id, result }),
     (error) => process.send?.({ id: job.id, error: String(error?.stack ?? error) }),
   );

@@ -32,23 +32,45 @@ export function digestOf(name) {
   return `sha256:${createHash('sha256').update(name).digest('hex')}`;
 }
 
+/** A Google Cloud load balancer address: the proxy in front of registry.k8s.io's servers. */
+export const LOAD_BALANCER = '35.191.0.1';
 /**
- * The X-Forwarded-For value one trusted proxy in front of the server sends for CLIENT: it
- * appends the address it saw, so with `client_ip.trusted_hops: 1` the rightmost entry is the
- * client. The entry to its left is what a client may write itself and must be ignored.
+ * How many X-Forwarded-For entries from the right registry-edge counts to reach the client:
+ * the load balancer appends `<client>, <its own address>`, which is also the one layout
+ * archeio understands (it always takes the second entry from the right).
+ */
+export const TRUSTED_HOPS = 2;
+
+/**
+ * The X-Forwarded-For value a Google Cloud load balancer sends for CLIENT.
  * @param {string} client
  */
 export function forwardedFor(client) {
-  return `203.0.113.7, ${client}`;
+  return `${client}, ${LOAD_BALANCER}`;
 }
+
+/** A network registry-edge's `networks` rule sends to its own bucket in S3n (TEST-NET-2). */
+export const NETWORK_RULE = '198.51.100.0/24';
+export const NETWORK_CLIENT = '198.51.100.20';
+export const NETWORK_BUCKET = 'onprem';
+/**
+ * AWS regions archeio sends to its DEFAULT_AWS_BASE_URL (its own region table has no bucket for
+ * them): the only bucket URL archeio lets a bench point at loopback, so its S3 client is from one.
+ */
+export const ARCHEIO_DEFAULT_REGIONS = ['us-gov-west-1', 'us-gov-east-1', 'GLOBAL'];
 
 /** @typedef {{ method: string, path: string, headers: Record<string, string> }} BenchRequest */
 /**
- * expect: how to recognise a right registry-edge answer (status, and where Location must
- * point: 'origin', 'bucket:NAME', 'any-bucket', or 'origin-or-bucket').
+ * expect: how to recognise a right answer (status, and where Location must point: 'origin',
+ * 'bucket:NAME', 'any-bucket', 'bucket-except:NAME').
+ * config: which registry-edge configuration the scenario runs against (see benchConfig).
+ * openLoop: also measured at a fixed rate. archeio: the requests archeio gets instead (it has
+ * no such rule, or needs a client it can route to loopback), or why it sits the scenario out.
  * @typedef {{ status: number, location?: string }} Expectation
  * @typedef {{ request: BenchRequest, expect: Expectation }} CheckedRequest
- * @typedef {{ id: string, title: string, describe: string, requests: CheckedRequest[], rotate: boolean, warmsCache: boolean }} Scenario
+ * @typedef {'base' | 'networks' | 'nearest'} ConfigVariant
+ * @typedef {{ requests: CheckedRequest[], note: string } | { skip: string }} ArcheioPlan
+ * @typedef {{ id: string, title: string, describe: string, requests: CheckedRequest[], rotate: boolean, warmsCache: boolean, config: ConfigVariant, openLoop: boolean, archeio: ArcheioPlan }} Scenario
  */
 
 /** @param {string} path @param {string} [client] @param {Record<string, string>} [extra] @returns {BenchRequest} */
@@ -97,63 +119,76 @@ export function mixClients(entries) {
 
 /**
  * @param {{ entries: import('./feed.js').RangeEntry[] }} input
- * @returns {{ scenarios: Scenario[], presentDigests: Set<string>, s3Client: string | undefined, clientKinds: Record<string, number> }}
+ * @returns {{ scenarios: Scenario[], presentDigests: Set<string>, s3Client: string | undefined, geoClient: string, archeioClient: { ip: string, region: string } | undefined, clientKinds: Record<string, number> }}
  */
 export function buildScenarios({ entries }) {
   const s3Client = pickRegionAddress(entries, 'aws', S3_REGION) ?? undefined;
+  const s3Ip = s3Client ?? '192.0.2.1';
+  // An ordinary ISP address (in no cloud feed): only geography can place it.
+  const geoClient = nonCloudAddresses(entries, 1, 20260801, 0)[0] ?? '81.56.0.1';
+  const archeioRegion = ARCHEIO_DEFAULT_REGIONS.find((region) => pickRegionAddress(entries, 'aws', region));
+  const archeioClient = archeioRegion ? { ip: /** @type {string} */ (pickRegionAddress(entries, 'aws', archeioRegion)), region: archeioRegion } : undefined;
   const presentDigests = new Set();
   const s3Digest = digestOf('bench/s3/layer');
   const s4Digest = digestOf('bench/s4/missing-everywhere');
   presentDigests.add(s3Digest);
+  const blob = (/** @type {string} */ digest, /** @type {string} */ client) => get(`/v2/pause/blobs/${digest}`, client);
+  /** @type {ArcheioPlan} */
+  const archeioBlob = archeioClient
+    ? { requests: [{ request: blob(s3Digest, archeioClient.ip), expect: { status: 307, location: `bucket:${DEFAULT_BUCKET}` } }], note: `client in AWS ${archeioClient.region}, which archeio sends to DEFAULT_AWS_BASE_URL (its other bucket hosts are fixed AWS names the bench cannot reach)` }
+    : { skip: `no AWS address in ${ARCHEIO_DEFAULT_REGIONS.join('/')} in the feed` };
+  const manifest = { request: get('/v2/pause/manifests/3.9', undefined, { accept: MANIFEST_ACCEPT }), expect: { status: 307, location: 'origin' } };
+  const ping = { request: get('/v2/'), expect: { status: 200 } };
 
   /** @type {Scenario[]} */
   const scenarios = [
-    {
-      id: 'S1',
-      title: 'ping',
-      describe: 'GET /v2/',
-      requests: [{ request: get('/v2/'), expect: { status: 200 } }],
-      rotate: false,
-      warmsCache: false,
-    },
-    {
-      id: 'S2',
-      title: 'manifest redirect',
-      describe: 'GET /v2/pause/manifests/3.9 → origin',
-      requests: [
-        {
-          request: get('/v2/pause/manifests/3.9', undefined, { accept: MANIFEST_ACCEPT }),
-          expect: { status: 307, location: 'origin' },
-        },
-      ],
-      rotate: false,
-      warmsCache: false,
-    },
+    { id: 'S1', title: 'ping', describe: 'GET /v2/', requests: [ping], rotate: false, warmsCache: false, config: 'base', openLoop: false, archeio: { requests: [ping], note: 'same request' } },
+    { id: 'S2', title: 'manifest redirect', describe: 'GET /v2/pause/manifests/3.9 → origin', requests: [manifest], rotate: false, warmsCache: false, config: 'base', openLoop: true, archeio: { requests: [manifest], note: 'same request' } },
     {
       id: 'S3',
-      title: 'blob, cloud client',
+      title: 'blob via provider region',
       describe: `GET blob from an AWS ${S3_REGION} address (X-Forwarded-For), existence cache warm → ${S3_REGION} bucket`,
-      requests: [
-        {
-          request: get(`/v2/pause/blobs/${s3Digest}`, s3Client ?? '192.0.2.1'),
-          expect: { status: 307, location: `bucket:aws-${S3_REGION}` },
-        },
-      ],
+      requests: [{ request: blob(s3Digest, s3Ip), expect: { status: 307, location: `bucket:aws-${S3_REGION}` } }],
       rotate: false,
       warmsCache: true,
+      config: 'base',
+      openLoop: true,
+      archeio: archeioBlob,
+    },
+    {
+      id: 'S3n',
+      title: 'blob via networks',
+      describe: `GET blob from ${NETWORK_CLIENT}, which a \`networks: [${NETWORK_RULE}]\` rule sends to bucket ${NETWORK_BUCKET}`,
+      requests: [{ request: blob(s3Digest, NETWORK_CLIENT), expect: { status: 307, location: `bucket:${NETWORK_BUCKET}` } }],
+      rotate: false,
+      warmsCache: true,
+      config: 'networks',
+      openLoop: true,
+      archeio: { skip: 'archeio has no networks rule' },
+    },
+    {
+      id: 'S3g',
+      title: 'blob via geography',
+      describe: `GET blob from ${geoClient} (an ISP address in no cloud feed), \`routing.others: nearest\` with the compact city file → the nearest bucket`,
+      requests: [{ request: blob(s3Digest, geoClient), expect: { status: 307, location: `bucket-except:${DEFAULT_BUCKET}` } }],
+      rotate: false,
+      warmsCache: true,
+      config: 'nearest',
+      openLoop: true,
+      archeio: { skip: 'archeio does not geolocate: clients in no cloud get its default URL' },
     },
     {
       id: 'S4',
       title: 'blob missing in bucket',
-      describe: `same client, blob the bucket lacks (404), negative cache warm → origin`,
-      requests: [
-        {
-          request: get(`/v2/pause/blobs/${s4Digest}`, s3Client ?? '192.0.2.1'),
-          expect: { status: 307, location: 'origin' },
-        },
-      ],
+      describe: 'same client as S3, blob the bucket lacks (404), negative cache warm → origin',
+      requests: [{ request: blob(s4Digest, s3Ip), expect: { status: 307, location: 'origin' } }],
       rotate: false,
       warmsCache: true,
+      config: 'base',
+      openLoop: false,
+      archeio: archeioClient
+        ? { requests: [{ request: blob(s4Digest, archeioClient.ip), expect: { status: 307, location: 'origin' } }], note: `client in AWS ${archeioClient.region}; archeio keeps no negative cache, so every request HEADs the bucket` }
+        : archeioBlob,
     },
   ];
 
@@ -188,47 +223,53 @@ export function buildScenarios({ entries }) {
     requests: pulls,
     rotate: true,
     warmsCache: true,
+    config: 'base',
+    openLoop: false,
+    archeio: { skip: 'archeio would HEAD its fixed AWS bucket hosts for most of these clients, which the bench cannot reach' },
   });
-  return { scenarios, presentDigests, s3Client, clientKinds };
+  return { scenarios, presentDigests, s3Client, geoClient, archeioClient, clientKinds };
 }
 
 /**
- * The registry-edge configuration the bench runs. Every bucket is a path on the local
- * bucket server; the origin is that server too, so nothing can leave loopback even if a
- * redirect were followed. Info logs are off: they would measure pino, not routing.
- * @param {{ bucketUrl: string, rangesFile: string, port: number }} input
+ * The registry-edge configuration the bench runs. Every bucket is a path on the local bucket
+ * server; the origin is that server too, so nothing can leave loopback even if a redirect were
+ * followed. VARIANT adds what one scenario needs on top of the registry.k8s.io-like base:
+ * `networks` a bucket for NETWORK_RULE, `nearest` geography for clients in no cloud (and the
+ * city file it needs). LOG_LEVEL: `info` writes one line per request (the default users run),
+ * `silent` none, so the difference between the two is the log line's own cost.
+ * @param {{ bucketUrl: string, rangesFile: string, port: number, variant?: ConfigVariant, locationsFile?: string, logLevel?: string }} input
  */
-export function benchConfig({ bucketUrl, rangesFile, port }) {
+export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', locationsFile, logLevel = 'info' }) {
+  const buckets = [
+    ...BUCKET_REGIONS.map((region) => ({ name: `aws-${region}`, url: `${bucketUrl}/aws-${region}`, provider: 'aws', regions: [region] })),
+    { name: DEFAULT_BUCKET, url: `${bucketUrl}/${DEFAULT_BUCKET}` },
+  ];
+  if (variant === 'networks') buckets.unshift({ name: NETWORK_BUCKET, url: `${bucketUrl}/${NETWORK_BUCKET}`, networks: [NETWORK_RULE] });
+  if (variant === 'nearest' && !locationsFile) throw new Error('the nearest variant needs the compact city file');
   return {
-    listen: { host: '127.0.0.1', port },
+    // Idle keep-alive connections survive between rounds, as with the two baselines.
+    listen: { host: '127.0.0.1', port, keep_alive_timeout_ms: 60_000 },
     origin: { url: bucketUrl, path: '' },
     signatures: { url: '' },
-    client_ip: { trusted_hops: 1 },
-    geo: { ranges: rangesFile },
+    client_ip: { trusted_hops: TRUSTED_HOPS },
+    geo: variant === 'nearest' ? { ranges: rangesFile, locations: [locationsFile] } : { ranges: rangesFile },
+    ...(variant === 'nearest' ? { routing: { others: 'nearest' } } : {}),
     blobs: {
       key: BLOB_KEY,
       // Long negative TTL: S4 must stay "negative cache warm" across all its rounds.
       check: { timeout_ms: 5000, ttl_s: 21600, negative_ttl_s: 3600, max_entries: 100000 },
     },
     providers: { gcp: 'origin' },
-    buckets: [
-      ...BUCKET_REGIONS.map((region) => ({
-        name: `aws-${region}`,
-        url: `${bucketUrl}/aws-${region}`,
-        provider: 'aws',
-        regions: [region],
-      })),
-      { name: DEFAULT_BUCKET, url: `${bucketUrl}/${DEFAULT_BUCKET}` },
-    ],
+    buckets,
     default_bucket: DEFAULT_BUCKET,
-    log: { level: 'warn' },
+    log: { level: logLevel },
     // Off: the bench measures the public listener, and the fixed default port may be taken.
     admin: { host: '127.0.0.1', port: 0 },
   };
 }
 
 /**
- * Whether an answer is the one registry-edge should give; returns a reason when not.
+ * Whether an answer is the one expected; returns a reason when not.
  * @param {Expectation} expect @param {{ status: number, location: string | undefined }} answer
  * @param {string} bucketUrl the local bucket server (also the origin)
  */
@@ -242,6 +283,9 @@ export function judgeAnswer(expect, answer, bucketUrl) {
     : undefined;
   if (expect.location === 'origin' && !isOrigin) return `Location ${location || '(none)'}, expected the origin`;
   if (expect.location === 'any-bucket' && !bucketName) return `Location ${location || '(none)'}, expected a bucket`;
+  if (expect.location.startsWith('bucket-except:') && (!bucketName || bucketName === expect.location.slice('bucket-except:'.length))) {
+    return `Location ${location || '(none)'}, expected a bucket other than ${expect.location.slice('bucket-except:'.length)}`;
+  }
   if (expect.location.startsWith('bucket:') && bucketName !== expect.location.slice('bucket:'.length)) {
     return `Location ${location || '(none)'}, expected bucket ${expect.location.slice('bucket:'.length)}`;
   }

@@ -1,7 +1,7 @@
 // Processes the bench starts and watches: servers pinned to one core, the load generator to
 // another, and /proc readings of a server's CPU time and peak memory.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { performance } from 'node:perf_hooks';
@@ -53,15 +53,18 @@ export async function freePort() {
 }
 
 /**
- * Spawns COMMAND pinned to CORE when possible. stdout is parsed for the `"msg":"listening"`
- * line; everything else is kept (last lines only) for error messages.
- * @param {{ command: string, args: string[], core: number | undefined, env?: NodeJS.ProcessEnv }} spec
+ * Spawns COMMAND pinned to CORE when possible. stdout goes to STDOUTFILE when given (a server's
+ * log lines written to a file, as users run it), else it is parsed for the
+ * `"msg":"listening"` line; everything else is kept (last lines only) for error messages.
+ * @param {{ command: string, args: string[], core: number | undefined, env?: NodeJS.ProcessEnv, stdoutFile?: string }} spec
  */
 export function spawnPinned(spec) {
   const pin = spec.core !== undefined;
   const file = pin ? 'taskset' : spec.command;
   const args = pin ? ['-c', String(spec.core), spec.command, ...spec.args] : spec.args;
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: spec.env ?? process.env });
+  const out = spec.stdoutFile === undefined ? 'pipe' : openSync(spec.stdoutFile, 'a');
+  const child = spawn(file, args, { stdio: ['ignore', out, 'pipe'], env: spec.env ?? process.env });
+  if (typeof out === 'number') closeSync(out);
   /** @type {string[]} */
   const tail = [];
   /** @type {((info: { host?: string, port?: number }) => void)[]} */
@@ -71,8 +74,8 @@ export function spawnPinned(spec) {
     tail.push(line);
     if (tail.length > 20) tail.shift();
   };
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (/** @type {string} */ chunk) => {
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (/** @type {string} */ chunk) => {
     buffered += chunk;
     let newline;
     while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -126,7 +129,7 @@ export function fetchOnce(url, headers = {}, timeoutMs = 2000) {
  * answer. The port comes from the listening line when the server prints one, else from PORT
  * given up front (registry-edge logs nothing at level warn).
  * onSpawn: gets the process at once, so an interrupted start-up can still be stopped.
- * @param {{ command: string, args: string[], core: number | undefined, port: number, anyStatus?: boolean, timeoutMs?: number, onSpawn?: (spawned: Spawned) => void }} spec
+ * @param {{ command: string, args: string[], core: number | undefined, port: number, anyStatus?: boolean, timeoutMs?: number, env?: NodeJS.ProcessEnv, stdoutFile?: string, onSpawn?: (spawned: Spawned) => void }} spec
  */
 export async function startServer(spec) {
   const started = performance.now();
@@ -155,7 +158,7 @@ export async function startServer(spec) {
     }
     // Poll every few ms, but answer at once when the listening line arrives.
     await new Promise((resolve) => {
-      const timer = setTimeout(resolve, 5);
+      const timer = setTimeout(resolve, 2);
       wake = () => {
         clearTimeout(timer);
         resolve(undefined);
@@ -165,6 +168,18 @@ export async function startServer(spec) {
   const why = exited ? `exited (${JSON.stringify(await spawned.exited)})` : `did not answer GET /v2/ within ${spec.timeoutMs ?? 15_000} ms`;
   await stopProcess(spawned);
   throw new Error(`${spec.command} ${spec.args.join(' ')} ${why}:\n${spawned.output()}`);
+}
+
+/** The version a node binary reports (`v20.19.2`), or undefined when it does not run. @param {string} path */
+export function nodeVersion(path) {
+  const out = spawnSync(path, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+  const version = out.status === 0 ? out.stdout.trim() : '';
+  return /^v\d+\.\d+\.\d+/.test(version) ? version : undefined;
+}
+
+/** Pins this process (the bench itself: bucket server, bookkeeping) to CORE. @param {number} core */
+export function pinSelf(core) {
+  return spawnSync('taskset', ['-cp', String(core), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
 /** SIGTERM, then SIGKILL if it lingers. Only ever called on processes this bench spawned. @param {Spawned} spawned */

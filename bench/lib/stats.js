@@ -1,8 +1,13 @@
 // Summaries the report is built from. Pure functions over plain numbers.
 
+/** @param {(number | null | undefined)[]} values @returns {number[]} */
+function finiteSorted(values) {
+  return /** @type {number[]} */ (values.filter((v) => typeof v === 'number' && Number.isFinite(v))).sort((a, b) => a - b);
+}
+
 /** Median of the finite numbers in VALUES, or null when there are none. @param {(number | null | undefined)[]} values */
 export function median(values) {
-  const finite = /** @type {number[]} */ (values.filter((v) => typeof v === 'number' && Number.isFinite(v))).sort((a, b) => a - b);
+  const finite = finiteSorted(values);
   if (finite.length === 0) return null;
   const middle = Math.floor(finite.length / 2);
   return finite.length % 2 ? /** @type {number} */ (finite[middle]) : (/** @type {number} */ (finite[middle - 1]) + /** @type {number} */ (finite[middle])) / 2;
@@ -10,8 +15,14 @@ export function median(values) {
 
 /** @param {(number | null | undefined)[]} values */
 export function maximum(values) {
-  const finite = /** @type {number[]} */ (values.filter((v) => typeof v === 'number' && Number.isFinite(v)));
-  return finite.length ? Math.max(...finite) : null;
+  const finite = finiteSorted(values);
+  return finite.length ? /** @type {number} */ (finite[finite.length - 1]) : null;
+}
+
+/** @param {(number | null | undefined)[]} values */
+export function minimum(values) {
+  const finite = finiteSorted(values);
+  return finite.length ? /** @type {number} */ (finite[0]) : null;
 }
 
 /** @param {number | null | undefined} value @param {number | null | undefined} reference */
@@ -20,19 +31,61 @@ export function ratio(value, reference) {
   return value / reference;
 }
 
+/** @param {number | null | undefined} value @param {number | null | undefined} reference */
+export function difference(value, reference) {
+  if (typeof value !== 'number' || typeof reference !== 'number') return null;
+  return value - reference;
+}
+
 /**
- * One server's rounds of one scenario, folded into the numbers the table shows: median
- * req/s and p50/p99 over rounds, the worst max, CPU per request over all rounds together.
- * @param {{ rps: number, requests: number, answered: number, latencyMs: { p50: number | null, p99: number | null, max: number | null }, cpuUs: number | null, errors: number, timeouts: number, statusCounts: Record<string, number>, bucketHeads: number | null, loadgenCpuShare: number }[]} rounds
+ * The value at FRACTION of an ascending array (nearest rank: the smallest value with at least
+ * that share of samples at or below it), or null when empty.
+ * @param {ArrayLike<number>} sorted @param {number} fraction
+ */
+export function quantile(sorted, fraction) {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[index] ?? null;
+}
+
+/**
+ * Latency summary of raw samples in ms (any order; the array is sorted in place).
+ * @param {Float64Array} samples
+ */
+export function latencySummary(samples) {
+  samples.sort();
+  let sum = 0;
+  for (let i = 0; i < samples.length; i += 1) sum += samples[i] ?? 0;
+  return {
+    count: samples.length,
+    p50: quantile(samples, 0.5),
+    p90: quantile(samples, 0.9),
+    p99: quantile(samples, 0.99),
+    p999: quantile(samples, 0.999),
+    max: samples.length ? (samples[samples.length - 1] ?? null) : null,
+    mean: samples.length ? sum / samples.length : null,
+  };
+}
+
+/**
+ * CPU µs per answered request of one round, or null when the server's CPU was not readable.
+ * CPU time covers every answer of a round, including those sent before the timed window.
+ * @param {{ cpuUs: number | null, answered: number }} round
+ */
+export function roundCpuPerRequest(round) {
+  return typeof round.cpuUs === 'number' && round.answered > 0 ? round.cpuUs / round.answered : null;
+}
+
+/**
+ * One server's rounds of one scenario, folded into the numbers the tables show. CPU per
+ * request is the primary figure: its best (lowest) round is what a quiet machine would show,
+ * the median says how steady it was. req/s and latencies are medians over rounds.
+ * serverBusy: the share of the round the server spent on CPU; well under 1 means it waited
+ * for the load generator (then each request costs a little more: fewer share a wake-up).
+ * @param {{ rps: number, requests: number, answered: number, durationS: number, latencyMs: { p50: number | null, p99: number | null, max: number | null }, cpuUs: number | null, errors: number, timeouts: number, statusCounts: Record<string, number>, bucketHeads: number | null, loadgenCpuShare: number }[]} rounds
  */
 export function summarizeRounds(rounds) {
-  const requests = rounds.reduce((sum, r) => sum + r.requests, 0);
-  // CPU time covers every answer of a round, including those sent before the timed window.
-  const answered = rounds.reduce((sum, r) => sum + r.answered, 0);
-  const cpuRounds = rounds.filter((r) => typeof r.cpuUs === 'number');
-  const cpuUs = cpuRounds.length === rounds.length && rounds.length > 0
-    ? cpuRounds.reduce((sum, r) => sum + /** @type {number} */ (r.cpuUs), 0)
-    : null;
+  const perRound = rounds.map(roundCpuPerRequest);
   /** @type {Record<string, number>} */
   const statusCounts = {};
   for (const r of rounds) {
@@ -40,12 +93,16 @@ export function summarizeRounds(rounds) {
   }
   const heads = rounds.map((r) => r.bucketHeads).filter((h) => typeof h === 'number');
   return {
+    cpuUsBest: perRound.every((v) => v !== null) ? minimum(perRound) : null,
+    cpuUsMedian: perRound.every((v) => v !== null) ? median(perRound) : null,
+    cpuUsRounds: perRound,
+    serverBusy: median(rounds.map((r) => (typeof r.cpuUs === 'number' && r.durationS > 0 ? r.cpuUs / (r.durationS * 1e6) : null))),
     rps: median(rounds.map((r) => r.rps)),
+    rpsBest: maximum(rounds.map((r) => r.rps)),
     p50Ms: median(rounds.map((r) => r.latencyMs.p50)),
     p99Ms: median(rounds.map((r) => r.latencyMs.p99)),
     maxMs: maximum(rounds.map((r) => r.latencyMs.max)),
-    cpuUsPerRequest: cpuUs !== null && answered > 0 ? cpuUs / answered : null,
-    requests,
+    requests: rounds.reduce((sum, r) => sum + r.requests, 0),
     errors: rounds.reduce((sum, r) => sum + r.errors + r.timeouts, 0),
     statusCounts,
     bucketHeads: heads.length ? heads.reduce((a, b) => a + /** @type {number} */ (b), 0) : null,

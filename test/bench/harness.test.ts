@@ -13,7 +13,7 @@ const RUN = join(ROOT, 'bench', 'run.js');
 const BASELINE = join(ROOT, 'bench', 'baseline.js');
 const SHARED_AWS_FEED = join(SHARED_RANGES, 'aws-ip-ranges.json');
 /** Short rounds and few connections: these tests check the harness, not the numbers. */
-const TINY = ['--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic'];
+const TINY = ['--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic', '--open-loop', '0'];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -26,9 +26,9 @@ function scratchDir(): string {
   return dir;
 }
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [RUN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -64,32 +64,45 @@ interface Summary {
   rps: number;
   requests: number;
   p99Ms: number;
-  cpuUsPerRequest: number | null;
+  cpuUsBest: number | null;
+  cpuUsMedian: number | null;
   statusCounts: Record<string, number>;
 }
+interface OpenLoopResult { ratePerS: number; scheduled: number; answered: number; latencyMs: { p50: number; p99: number; p999: number } }
+interface ServerEntry {
+  summary: Summary;
+  rounds: unknown[];
+  peakRssKb: number | null;
+  logBytesPerRequest: number | null;
+  openLoop?: OpenLoopResult;
+  sanity: { wrongCount: number; checked: number };
+}
+interface Ranked { name: string; share: number }
 interface Results {
   settings: { connections: number; rounds: number };
+  environment: { nodes: { version: string; path: string }[] };
   geo: { source: string; s3Client: string | null };
-  servers: { id: string; label: string; peakRssKb: number | null }[];
+  serverIds: string[];
   startup: Record<string, { samplesMs: number[]; medianMs: number }>;
-  scenarios: { id: string; byServer: Record<string, { summary: Summary; rounds: unknown[] }> }[];
-  checks: unknown[];
+  scenarios: { id: string; servers: string[]; byServer: Record<string, ServerEntry>; profile?: { byPackage: Ranked[]; byModule: Ranked[]; samples: number } }[];
+  checks: { label: string; pass: boolean }[];
   warnings: string[];
 }
 
 describe('bench/run.js', () => {
-  it('measures the baseline and a --target server and publishes Markdown, JSON and SVG', async () => {
+  it('measures the raw layer and a --target server, flat out and at a fixed rate, and publishes Markdown, JSON and SVG', async () => {
     const out = scratchDir();
     const target = await startTargetServer();
     const result = await runBench([
-      ...TINY, '--servers', 'baseline', '--scenarios', 'S1,S2', '--rounds', '2',
+      ...TINY, '--layers', 'raw', '--scenarios', 'S1,S2', '--rounds', '2', '--open-loop', '0.3', '--open-rate', '200',
       '--target', target.url, '--target-pid', String(target.pid), '--target-name', 'other-door', '--out', out,
     ]);
     expect(result.stderr).not.toMatch(/Error/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('| scenario | server | req/s | vs baseline | p50 ms | p99 ms | max ms | CPU µs/req (vs baseline) | responses |');
-    expect(result.stdout).toMatch(/\| S1 ping \| node:http baseline \| [\d,]+ \| 1\.00x \|/);
-    expect(result.stdout).toMatch(/\| S2 manifest redirect \| other-door \| [\d,]+ \| \d+\.\d\dx \|/);
+    expect(result.stdout).toContain('| scenario | raw node:http | other-door |');
+    expect(result.stdout).toMatch(/\| S1 ping \| \d+\.\d \(\d+\.\d\) \| \d+\.\d \(\d+\.\d\) \|/);
+    expect(result.stdout).toMatch(/\| S2 \| other-door \| 200 \| \d+\.\d{3} \| \d+\.\d{3} \|/);
+    expect(result.stdout).toContain(`Servers on node ${process.version} (${process.execPath})`);
 
     const files = readdirSync(out).sort();
     expect(files).toEqual(expect.arrayContaining(['latest.json', 'latest.md', 'latest.svg']));
@@ -98,9 +111,10 @@ describe('bench/run.js', () => {
 
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
     expect(json.scenarios.map((s) => s.id)).toEqual(['S1', 'S2']);
-    expect(json.servers.map((s) => s.id)).toEqual(['baseline', 'target']);
+    expect(json.serverIds).toEqual(['raw', 'target']);
+    expect(json.environment.nodes).toEqual([expect.objectContaining({ version: process.version, path: process.execPath })]);
     for (const scenario of json.scenarios) {
-      for (const id of ['baseline', 'target']) {
+      for (const id of ['raw', 'target']) {
         const entry = scenario.byServer[id];
         expect(entry?.rounds).toHaveLength(2);
         expect(entry?.summary.rps).toBeGreaterThan(0);
@@ -108,38 +122,85 @@ describe('bench/run.js', () => {
         // Both servers answer every request with a 307; the counts are what they sent back.
         expect(Object.keys(entry?.summary.statusCounts ?? {})).toEqual(['307']);
         // With --target-pid the target gets CPU and memory columns like the local servers.
-        expect(entry?.summary.cpuUsPerRequest).toBeGreaterThan(0);
+        expect(entry?.summary.cpuUsBest).toBeGreaterThan(0);
+        expect(entry?.summary.cpuUsMedian).toBeGreaterThanOrEqual(entry?.summary.cpuUsBest ?? Infinity);
+        expect(entry?.peakRssKb).toBeGreaterThan(10_000);
       }
     }
-    for (const server of json.servers) expect(server.peakRssKb).toBeGreaterThan(10_000);
-    expect(json.startup.baseline?.samplesMs).toHaveLength(1);
+    // S2 also ran at a fixed rate: 200 req/s for 0.3 s is 60 scheduled requests per server.
+    const open = json.scenarios[1]?.byServer.target?.openLoop;
+    expect(open).toMatchObject({ ratePerS: 200, scheduled: 60, answered: 60 });
+    expect(json.scenarios[0]?.byServer.raw?.openLoop).toBeUndefined();
+    expect(json.startup.raw?.samplesMs).toHaveLength(1);
     expect(json.startup.target).toBeUndefined();
     expect(json.checks).toEqual([]);
 
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.trim().endsWith('</svg>')).toBe(true);
-    // One bar per scenario and server in each of the two panels (req/s and p99).
-    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 2 * 2);
+    // One CPU bar per scenario and server; no stacked panel without the registry-edge layers.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 2);
     expect(svg).toContain('other-door');
   }, 90_000);
 
   it('flags a registry-edge stand-in whose answers are wrong and leaves the checks out', async () => {
     const out = scratchDir();
-    const result = await runBench([...TINY, '--servers', 'baseline,edge', '--edge-stub', '--scenarios', 'S1,S3', '--rounds', '1', '--out', out]);
+    const result = await runBench([...TINY, '--layers', 'raw,edge-info', '--edge-stub', '--scenarios', 'S1,S3', '--rounds', '1', '--no-profile', '--out', out]);
     expect(result.code).toBe(0);
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
     expect(json.geo.source).toBe('synthetic');
     // The stub is the baseline: a 307 for the ping and a fixed Location for the blob.
     expect(json.warnings).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^S1: registry-edge gave 1 of 1 distinct requests an unexpected answer.*status 307, expected 200/),
-        expect.stringMatching(/^S3: registry-edge gave 1 of 1 .*X-Forwarded-For: 203\.0\.113\.7, 13\.\d+\.\d+\.\d+\).*expected bucket aws-eu-west-3/),
+        expect.stringMatching(/^S1: registry-edge, info → file gave 1 of 1 distinct requests an unexpected answer.*status 307, expected 200/),
+        expect.stringMatching(/^S3: registry-edge, info → file gave 1 of 1 .*X-Forwarded-For: 13\.\d+\.\d+\.\d+, 35\.191\.0\.1\).*expected bucket aws-eu-west-3/),
       ]),
     );
     expect(json.checks).toEqual([]);
-    expect(result.stdout).toContain('registry-edge (stub: baseline)');
+    expect(result.stdout).toContain('registry-edge, info → file');
   }, 90_000);
+
+  it('stacks the four layers over real registry-edge, profiles it, and skips S3g without a city file', async () => {
+    if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('dist/src/cli.js is missing: run npm run build first (npm test does)');
+    const out = scratchDir();
+    const home = scratchDir();
+    // No city file anywhere the bench looks: an empty data folder and an empty home.
+    const env = { ...process.env, HOME: home, REGISTRY_EDGE_DATA_DIR: join(home, 'data') };
+    const result = await runBench(
+      [...TINY, '--scenarios', 'S2,S3n,S3g', '--rounds', '1', '--open-loop', '0.3', '--open-rate', '300', '--connections', '8', '--out', out],
+      env,
+    );
+    expect(result.stderr).not.toMatch(/Error/);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('| scenario | raw node:http | bare hono | registry-edge, log off | registry-edge, info → file |');
+    expect(result.stdout).toMatch(/\| S2 \| [+-]\d+\.\d \| [+-]\d+\.\d \| [+-]\d+\.\d \| \d+\.\d\dx \| \d+\.\d\dx \| \d+\.\d\dx \|/);
+    expect(result.stdout).toContain("### Where registry-edge's CPU goes");
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
+    expect(json.scenarios.map((s) => s.id)).toEqual(['S2', 'S3n']);
+    expect(json.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^S3g skipped: no compact city file \(looked for .*data\/locations\.mmdb/)]));
+    expect(json.serverIds).toEqual(['raw', 'hono', 'edge-silent', 'edge-info']);
+    for (const scenario of json.scenarios) {
+      // registry-edge answered every distinct request the way the bench config implies.
+      expect(scenario.byServer['edge-info']?.sanity).toMatchObject({ wrongCount: 0, checked: 1 });
+      expect(scenario.byServer['edge-silent']?.sanity).toMatchObject({ wrongCount: 0, checked: 1 });
+      for (const id of json.serverIds) expect(scenario.byServer[id]?.summary.cpuUsBest).toBeGreaterThan(0);
+      // One JSON line per request goes to the log file at info, nothing at silent.
+      expect(scenario.byServer['edge-info']?.logBytesPerRequest).toBeGreaterThan(100);
+      expect(scenario.byServer['edge-silent']?.logBytesPerRequest).toBe(0);
+      expect(scenario.byServer['edge-info']?.openLoop).toMatchObject({ ratePerS: 300, scheduled: 90, answered: 90 });
+      const profile = scenario.profile;
+      expect(profile?.samples).toBeGreaterThan(50);
+      const packages = profile?.byPackage.map((p) => p.name) ?? [];
+      expect(packages).toEqual(expect.arrayContaining(['node', 'hono', '@hono/node-server', 'pino', 'registry-edge']));
+      expect(profile?.byModule.every((m) => /^dist\/(src|geo)\//.test(m.name))).toBe(true);
+    }
+    expect(json.startup.edge?.samplesMs).toHaveLength(1);
+    expect(json.checks.map((c) => c.label)).toEqual(expect.arrayContaining(['S2 CPU/req ÷ raw node:http (moonshot)', 'start-up, embedded default (spawn → first /v2/ 200)']));
+    const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+    // Four layer bars per scenario, then registry-edge stacked in four segments per scenario.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 4 + 2 * 4);
+  }, 180_000);
 
   it('rejects bad flags with a message and exit status 2, and prints usage for --help', async () => {
     const rounds = await runBench(['--rounds', '0']);
@@ -150,7 +211,13 @@ describe('bench/run.js', () => {
     expect(pid.stderr).toContain('--target-pid needs --target');
     const scenario = await runBench(['--scenarios', 'S9']);
     expect(scenario.code).toBe(2);
-    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S4, S5');
+    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S3n, S3g, S4, S5');
+    const fraction = await runBench(['--open-fraction', '2']);
+    expect(fraction.code).toBe(2);
+    expect(fraction.stderr).toContain('--open-fraction must be at most 1');
+    const node = await runBench(['--node', '/nonexistent/node', '--layers', 'raw']);
+    expect(node.code).toBe(1);
+    expect(node.stderr).toContain('--node /nonexistent/node: not a node binary that runs here');
     const help = await runBench(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--target URL');

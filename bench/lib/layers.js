@@ -1,0 +1,93 @@
+// The layers a run stacks up, cheapest first, and how each one's server is started:
+//   raw node:http 307 (the floor of any Node server) → a bare hono app on @hono/node-server
+//   answering the same 307 (the floor of our stack) → registry-edge with logging off →
+//   registry-edge writing one info line per request to a file (how users run it).
+// Every difference between neighbours is a number in the report: what the framework costs,
+// what our code costs, what the log line costs. archeio and --target sit beside them.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import process from 'node:process';
+
+const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = resolve(BENCH_DIR, '..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+export const RAW_BASELINE = join(BENCH_DIR, 'baseline.js');
+export const HONO_BASELINE = join(BENCH_DIR, 'lib', 'hono-baseline.js');
+
+/** @type {Record<string, { label: string, color: string }>} */
+export const LAYER_INFO = {
+  raw: { label: 'raw node:http', color: '#a0a0a0' },
+  hono: { label: 'bare hono', color: '#6b8fb5' },
+  'edge-silent': { label: 'registry-edge, log off', color: '#2b6cb0' },
+  'edge-info': { label: 'registry-edge, info → file', color: '#1a365d' },
+  archeio: { label: 'archeio (Go)', color: '#dd6b20' },
+  target: { label: 'target', color: '#805ad5' },
+};
+
+/**
+ * @typedef {{ path: string, version: string, tag: string }} NodeBinary tag: '' for a single
+ *   node, else `@v24` and the like so ids stay apart
+ * @typedef {{ id: string, layer: string, label: string, node: NodeBinary | undefined, local: boolean, url?: string, pid?: number }} ServerSpec
+ */
+
+/**
+ * The servers one scenario runs: every layer on every node binary, then archeio (when it can
+ * serve the scenario), then an external --target.
+ * @param {{ layers: string[], nodes: NodeBinary[], archeio: string | undefined, archeioServes: boolean, target?: { url: string, pid: number | undefined, name: string | undefined } }} input
+ * @returns {ServerSpec[]}
+ */
+export function serversFor({ layers, nodes, archeio, archeioServes, target }) {
+  /** @type {ServerSpec[]} */
+  const servers = [];
+  for (const node of nodes) {
+    for (const layer of layers) {
+      const info = LAYER_INFO[layer];
+      if (!info) throw new Error(`unknown layer ${layer}`);
+      servers.push({ id: `${layer}${node.tag}`, layer, label: `${info.label}${node.tag ? ` (node ${node.version})` : ''}`, node, local: true });
+    }
+  }
+  if (archeio && archeioServes) servers.push({ id: 'archeio', layer: 'archeio', label: /** @type {{ label: string }} */ (LAYER_INFO.archeio).label, node: undefined, local: true });
+  if (target) {
+    servers.push({ id: 'target', layer: 'target', label: target.name ?? target.url, node: undefined, local: false, url: target.url, ...(target.pid ? { pid: target.pid } : {}) });
+  }
+  return servers;
+}
+
+/**
+ * How to start SERVER on PORT. Registry-edge reads the configuration of its log level;
+ * archeio gets its environment variables (it has no config file) and one OS thread for Go
+ * code, as one Node process has.
+ * @param {ServerSpec} server
+ * @param {{ port: number, configFor: (level: string) => string, bucketUrl: string, archeio?: string, edgeStub: boolean, logFile?: string, nodeFlags?: string[] }} context
+ */
+export function commandFor(server, context) {
+  const node = server.node?.path ?? process.execPath;
+  const port = String(context.port);
+  const flags = context.nodeFlags ?? [];
+  const edge = server.layer === 'edge-info' || server.layer === 'edge-silent';
+  if (server.layer === 'raw' || (edge && context.edgeStub)) {
+    return { command: node, args: [...flags, RAW_BASELINE, '--port', port], anyStatus: true, stdoutFile: context.logFile };
+  }
+  if (server.layer === 'hono') return { command: node, args: [...flags, HONO_BASELINE, '--port', port], anyStatus: true, stdoutFile: context.logFile };
+  if (edge) {
+    const level = server.layer === 'edge-info' ? 'info' : 'silent';
+    return { command: node, args: [...flags, CLI, 'serve', '--config', context.configFor(level), '--port', port], anyStatus: false, stdoutFile: context.logFile };
+  }
+  if (server.layer === 'archeio' && context.archeio) {
+    return {
+      command: context.archeio,
+      args: [],
+      anyStatus: false,
+      stdoutFile: context.logFile,
+      env: {
+        ...process.env,
+        PORT: port,
+        GOMAXPROCS: '1',
+        UPSTREAM_REGISTRY_ENDPOINT: context.bucketUrl,
+        UPSTREAM_REGISTRY_PATH: '',
+        DEFAULT_AWS_BASE_URL: `${context.bucketUrl}/default`,
+      },
+    };
+  }
+  throw new Error(`cannot start a ${server.layer} server`);
+}
