@@ -71,6 +71,8 @@ try {
       providers: { gcp: 'origin' },
       buckets: [{ name: 'aws-eu-west-3', url: `${bucket.url}/aws-eu-west-3`, provider: 'aws', regions: ['eu-west-3'] }],
       log: { level, events: { manifests: events } },
+      // Under valgrind the warming HEAD can take seconds.
+      blobs: { check: { timeout_ms: 60_000 } },
     },
     'bench',
   );

@@ -1,38 +1,55 @@
+import cluster from 'node:cluster';
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino';
 import type { LogLevel } from './config/types.js';
+import { LineSink } from './log-sink.js';
 
 export type Logger = PinoLogger;
 
+/** Where whole log lines go: the stdout sink, or the stream a caller (a test, `explain`) gave. */
+export interface LineTarget {
+  write(line: string): unknown;
+}
+
 /** How long a buffered log line may wait before it is written. */
-const FLUSH_INTERVAL_MS = 200;
-/** Lines are written in batches of about this many bytes: one syscall per line costs ~10% of a redirect. */
-const BATCH_BYTES = 4096;
+const FLUSH_INTERVAL_MS = 100;
+/** One system call per this many characters of lines (about 250 request lines). */
+const SINGLE_PROCESS_CHUNK = 64 * 1024;
+/** Under PIPE_BUF, so the lines of workers sharing one stdout pipe never interleave mid-line. */
+const WORKER_CHUNK = 4000;
+/** What may wait for a stalled log reader before lines are dropped: a bounded 16 MB or so. */
+const MAX_PENDING_CHARS = 16 * 1024 * 1024;
 
 /**
- * JSON lines on stdout. Writes are asynchronous and batched, so logging stays off the request's
- * critical path; a timer flushes what is buffered within FLUSH_INTERVAL_MS and `flushLogger`
- * runs before exit so the last lines are not lost. `time` is epoch milliseconds (pino's
- * default): formatting ISO dates on every line cost another 3%.
+ * JSON lines on stdout, batched and written asynchronously by a LineSink, so logging stays off
+ * the request's critical path; `flushLogger` runs before exit so the last lines are not lost.
+ * `time` is epoch milliseconds (pino's default): formatting ISO dates on every line cost 3%.
  */
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  let dest = destination;
-  if (dest === undefined) {
-    const stdout = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
-    setInterval(() => {
-      try {
-        stdout.flush();
-      } catch {
-        // Nothing buffered, or stdout is gone: either way there is nothing to do.
-      }
-    }, FLUSH_INTERVAL_MS).unref();
-    dest = stdout;
-  }
+  const dest = destination ?? new LineSink({
+    fd: 1,
+    chunkChars: cluster.isWorker ? WORKER_CHUNK : SINGLE_PROCESS_CHUNK,
+    maxPendingChars: MAX_PENDING_CHARS,
+    flushIntervalMs: FLUSH_INTERVAL_MS,
+  });
   return pino({ level, base: { pid: process.pid }, formatters: { level: (label) => ({ level: label }) } }, dest);
+}
+
+/** The destination a logger (or any of its children) writes to, for lines formatted without pino. */
+export function lineTargetOf(logger: Logger): LineTarget {
+  return (logger as unknown as Record<symbol, LineTarget>)[pino.symbols.streamSym] as LineTarget;
+}
+
+/** Lines the stdout sink dropped because its reader did not keep up (0 for other destinations). */
+export function droppedLogLines(logger: Logger): number {
+  const target = lineTargetOf(logger);
+  return target instanceof LineSink ? target.droppedLines : 0;
 }
 
 export function flushLogger(logger: Logger): void {
   try {
-    logger.flush();
+    const target = lineTargetOf(logger);
+    if (target instanceof LineSink) target.flushSync();
+    else logger.flush();
   } catch {
     // A closed stdout must not turn shutdown into a crash.
   }

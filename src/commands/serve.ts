@@ -5,9 +5,9 @@ import { EdgeRole, type EdgeOptions } from '../lifecycle/edge.js';
 import { startLifecycle, type Lifecycle, type Service } from '../lifecycle/lifecycle.js';
 import { PrimaryRole, type PrimaryOptions } from '../lifecycle/primary.js';
 import { answerPrimary, isClusterWorker, reportFailure, tellPrimary } from '../lifecycle/worker.js';
-import { createLogger, type Logger } from '../log.js';
+import { createLogger, droppedLogLines, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
-import { adminUnauthorizedCounter, EdgeMetrics, geoRefreshCounter } from '../ops/metrics.js';
+import { adminUnauthorizedCounter, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
 import { ConfigSource } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
@@ -83,6 +83,7 @@ export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptio
   const config = await openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
   const metrics = new EdgeMetrics({ version: version() });
+  logLinesDroppedCounter(metrics.registry, () => droppedLogLines(logger));
   const role = new EdgeRole({
     config,
     logger,

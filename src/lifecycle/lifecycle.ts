@@ -134,6 +134,8 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
   refresher?.configure(first.config, first.source);
   watcher?.configure(watchedFiles(first.config));
   lifecycleLogger(logger).info({ host: listening.host, port: listening.port, admin_port: admin?.port, ...listening.details }, plan.listening);
+  // Scripts and supervisors wait for this line: it must not sit in the log batch.
+  flushLogger(logger);
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {

@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Readiness, RouteQuery } from '../ops/admin.js';
-import { collectGarbageIfExposed, PREFIX } from '../ops/metrics.js';
+import { collectGarbageIfExposed, PREFIX, scrapedCounter } from '../ops/metrics.js';
 import type { ConfigSource, ReloadReport } from '../ops/reload.js';
 import { PendingQuestions } from './channel.js';
 import type { Listening, Role } from './lifecycle.js';
@@ -38,15 +38,7 @@ function registerPoolFigures(registry: Registry, pool: WorkerPool): void {
       for (const state of ['starting', 'listening', 'restarting'] as const) this.set({ state }, pool.slots.filter((s) => s.state === state).length);
     },
   });
-  const restarts: Counter = new Counter({
-    name: `${PREFIX}worker_restarts_total`,
-    help: 'Workers restarted after they exited.',
-    registers: [registry],
-    collect: () => {
-      restarts.reset();
-      restarts.inc(pool.slots.reduce((sum, slot) => sum + slot.restarts, 0));
-    },
-  });
+  scrapedCounter(registry, 'worker_restarts_total', 'Workers restarted after they exited.', () => pool.slots.reduce((sum, slot) => sum + slot.restarts, 0));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ExistenceChecker, HealthState } from '../blobs/types.js';
 import type { Config } from '../config/types.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
@@ -43,6 +43,19 @@ function registerCacheSizes(registry: Registry, current: () => MeteredGeneration
 /** A gauge whose value is computed when Prometheus scrapes. */
 export function scrapedGauge(registry: Registry, name: string, help: string, read: () => number, aggregator: 'sum' | 'min' | 'max' = 'sum'): void {
   const gauge: Gauge = new Gauge({ name: `${PREFIX}${name}`, help, registers: [registry], aggregator, collect: () => gauge.set(read()) });
+}
+
+/** A counter whose total is kept elsewhere (a sink, a pool) and read when Prometheus scrapes. */
+export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): void {
+  const counter: Counter = new Counter({
+    name: `${PREFIX}${name}`,
+    help,
+    registers: [registry],
+    collect: () => {
+      counter.reset();
+      counter.inc(read());
+    },
+  });
 }
 
 /** Bucket health, geo data and rate-limit figures, read from the generation in use at scrape time. */

@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { PREFIX } from './generation-figures.js';
+import { PREFIX, scrapedCounter } from './generation-figures.js';
 
 // Metrics defined outside EdgeMetrics: those of the process that runs a refresh or the admin
 // listener (with --workers, the primary), and helpers the request counters share.
@@ -65,3 +65,8 @@ export function fallbackReason(reason: string): string {
   }
 }
 
+
+/** `log_lines_dropped_total`: lines the stdout sink dropped because its reader stalled (read when scraped). */
+export function logLinesDroppedCounter(registry: Registry, read: () => number): void {
+  scrapedCounter(registry, 'log_lines_dropped_total', 'Log lines dropped because stdout did not keep up (a stalled log collector); requests are answered regardless.', read);
+}

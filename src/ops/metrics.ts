@@ -4,7 +4,8 @@ import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
 
 export { PREFIX, type MeteredGeneration };
-export { adminUnauthorizedCounter, collectGarbageIfExposed, fallbackReason, geoRefreshCounter, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
+export { scrapedCounter } from './generation-figures.js';
+export { adminUnauthorizedCounter, collectGarbageIfExposed, fallbackReason, geoRefreshCounter, logLinesDroppedCounter, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
 import { collectGarbageIfExposed, fallbackReason, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
 
 /** Redirects take well under a millisecond; cache misses wait for a bucket HEAD (up to seconds). */

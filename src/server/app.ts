@@ -8,8 +8,9 @@ import { resolveClientIp, type ClientIpResult } from '../net/client-ip.js';
 import type { IpFamily } from '../net/ip.js';
 import { forwardedFor } from '../net/forwarded.js';
 import type { ClientLocation } from '../geo/types.js';
-import type { Logger } from '../log.js';
-import { loggedIp, logPullEvent, requestIdOf, wantsEvent } from './pull-event.js';
+import { lineTargetOf, type Logger } from '../log.js';
+import { loggedIp, pullFields, requestIdOf, wantsEvent } from './pull-event.js';
+import { requestLine } from './request-line.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
 /** What happened to one request, for logs and metrics. */
@@ -106,17 +107,27 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     const durationMs = performance.now() - x.started;
     const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
     const event = logged && wantsEvent(kind, x.rt.config.log.events);
-    // An event names the client's cloud and region, so it locates the client even when the decision did not.
     const ip = x.ip === undefined && !(logged && (event || x.rt.config.log.client_ip !== 'none')) ? undefined : x.clientIp();
     const known = ip?.ok ? ip : undefined;
     const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs };
     hooks.onRequest?.(entry, x.rt);
     if (!logged) return;
-    logRequest(x.rt.logger, x.rt, entry, x.requestId);
-    if (event) {
-      const located = client ?? (known === undefined ? undefined : x.rt.locator.locate(known.ip));
-      logPullEvent(x.rt.logger, x.rt.config, x.incoming, x.requestId, { ...entry, client: located });
-    }
+    // An event names the client's cloud and region, so it locates the client even when the decision did not.
+    const located = event && client === undefined && known !== undefined ? x.rt.locator.locate(known.ip) : client;
+    const fields = event ? pullFields(x.incoming, repo, located) : undefined;
+    const line = requestLine(Date.now(), process.pid, {
+      method: x.method,
+      kind,
+      status,
+      target,
+      provider: client?.provider,
+      region: client?.region,
+      reason,
+      clientIp: loggedIp(known?.ip, known?.family, x.rt.config.log.client_ip),
+      requestId: x.requestId,
+      durationMs,
+    }, fields);
+    lineTargetOf(x.rt.logger).write(line);
   };
 
   const answer = (x: Exchange, settled: Answer): Response => {
@@ -169,23 +180,4 @@ function tooManyRequests(waitSeconds: number): Response {
     status: 429,
     headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(waitSeconds))), ...API_VERSION },
   });
-}
-
-function logRequest(logger: Logger, rt: Runtime, record: RequestRecord, requestId: string): void {
-  const ip = loggedIp(record.ip, record.family, rt.config.log.client_ip);
-  const fields = {
-    method: record.method,
-    route: record.kind,
-    status: record.status,
-    target: record.target,
-    bucket: record.kind === 'blob' && record.target !== 'origin' && record.target !== 'none' ? record.target : undefined,
-    provider: record.client?.provider,
-    region: record.client?.region,
-    reason: record.reason,
-    client_ip: ip,
-    request_id: requestId,
-    ms: Math.round(record.durationMs * 1000) / 1000,
-  };
-  if (record.status >= 500) logger.error(fields, 'request');
-  else logger.info(fields, 'request');
 }

@@ -6,11 +6,13 @@ import { DIGEST_A, get } from '../support/harness.js';
 import { parisConfig, scratch } from '../support/serve.js';
 
 // issue 16: per-pull events from the built binary, after a pull's worth of real requests: one
-// `pull` line per manifest request with the documented fields, X-Request-Id honoured or made
+// `pull` event per manifest request, carried by its request line, with the documented fields, X-Request-Id honoured or made
 // and echoed on every answer, and no full client address with log.client_ip: truncated.
 
 const MANIFEST_DIGEST = `sha256:${'d'.repeat(64)}`;
 const LONG_UA = `containerd/2.0 ${'x'.repeat(1000)}`;
+/** What a hostile client may put in a header value that node accepts: quotes, backslashes, tabs, Latin-1. */
+const ODD_UA = 'odd "agent" \\ tab\there caf\u00e9';
 
 describe('per-pull events (the built binary; run "npm run build" first)', () => {
   const dir = scratch('registry-edge-pull-events-');
@@ -29,7 +31,7 @@ describe('per-pull events (the built binary; run "npm run build" first)', () => 
     const pull: Array<[path: string, headers: Record<string, string>]> = [
       ['/v2/', {}],
       ['/v2/pause/manifests/3.10', { 'X-Request-Id': 'pull-1.a', 'User-Agent': LONG_UA }],
-      [`/v2/pause/manifests/${MANIFEST_DIGEST}`, { 'X-Request-Id': 'bad id with spaces', 'User-Agent': 'docker/27.0' }],
+      [`/v2/pause/manifests/${MANIFEST_DIGEST}`, { 'X-Request-Id': 'bad id with spaces', 'User-Agent': ODD_UA }],
       [`/v2/pause/blobs/${DIGEST_A}`, { 'X-Request-Id': 'x'.repeat(200) }],
       ['/v2/_catalog', {}],
     ];
@@ -46,7 +48,7 @@ describe('per-pull events (the built binary; run "npm run build" first)', () => 
     dir.cleanup();
   });
 
-  const events = () => edge.lines.filter((line) => line.msg === 'pull');
+  const events = () => edge.lines.filter((line) => line.event === 'pull');
 
   it('one event per manifest request and per blob (log.events.blobs), none for other routes', () => {
     expect(events().map((e) => [e.kind, e.reference])).toEqual([
@@ -56,11 +58,17 @@ describe('per-pull events (the built binary; run "npm run build" first)', () => 
     ]);
   });
 
+  it('is the request line itself: one line per request, the event fields beside the request fields', () => {
+    expect(edge.lines.filter((line) => line.msg === 'request')).toHaveLength(answers.length);
+    expect(edge.lines.filter((line) => line.msg === 'pull')).toEqual([]);
+    for (const event of events()) expect(event).toMatchObject({ msg: 'request', route: event.kind, target: event.backend, level: 'info' });
+  });
+
   it('carries the documented fields: repository, reference, user agent (bounded), provider, region, backend, request id', () => {
     const [byTag, byDigest, blob] = events();
     expect(byTag).toMatchObject({ event: 'pull', schema: 1, kind: 'manifest', method: 'GET', repository: 'pause', status: 307, backend: 'origin', provider: 'aws', region: 'eu-west-3', request_id: 'pull-1.a', client_ip: '15.188.77.0' });
     expect(byTag?.user_agent).toBe(LONG_UA.slice(0, MAX_USER_AGENT));
-    expect(byDigest).toMatchObject({ repository: 'pause', user_agent: 'docker/27.0' });
+    expect(byDigest).toMatchObject({ repository: 'pause', user_agent: ODD_UA });
     expect(byDigest?.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(blob).toMatchObject({ kind: 'blob', backend: 'paris', provider: 'aws', region: 'eu-west-3' });
   });
