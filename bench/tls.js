@@ -8,7 +8,8 @@
 //      rate one server core sustains (handshakes per server CPU second) and p99 latency.
 // Server on CPU 0, load on CPU 1 (taskset) when possible. Certificates are made with openssl
 // in a temp dir. Flags: --quick (1 s rounds), --duration S, --rounds N, --connections N,
-// --check (exit 1 when the CPU ratio target is missed), --json FILE.
+// --check (exit 1 when the CPU ratio target is missed), --json FILE. `npm run bench` runs the
+// same measurement (measureTls) with its own round settings and puts its tables in the report.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,19 +26,7 @@ const HANDSHAKER = join(BENCH_DIR, 'lib', 'handshake-child.js');
 const CPU_RATIO_TARGET = 1.25;
 const BLOB_PATH = `/v2/library/app/blobs/sha256:${'ab'.repeat(32)}`;
 
-const argv = process.argv.slice(2);
-const has = (/** @type {string} */ name) => argv.includes(name);
-const value = (/** @type {string} */ name, /** @type {number} */ fallback) => {
-  const at = argv.indexOf(name);
-  const parsed = at >= 0 ? Number(argv[at + 1]) : NaN;
-  return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
-};
-const quick = has('--quick');
-const duration = value('--duration', quick ? 1 : 5);
-const rounds = value('--rounds', quick ? 1 : 3);
-const connections = value('--connections', 20);
-const say = (/** @type {string} */ message) => process.stderr.write(`bench:tls: ${message}\n`);
-
+export const TLS_CPU_RATIO_TARGET = CPU_RATIO_TARGET;
 /** A CA and ECDSA P-256 and RSA 2048 server certificates for 127.0.0.1. @param {string} dir */
 function makeCertificates(dir) {
   const openssl = (/** @type {string[]} */ args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,9 +79,22 @@ export function parseH2load(text) {
 
 const fmt = (/** @type {number | null | undefined} */ n, digits = 1) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '-');
 
-async function main() {
+/**
+ * @typedef {{ rps: number[], cpuUsPerRequest: number[], p99: number[], statuses: Record<string, number> }} H1Samples
+ * @typedef {{ h1: Record<string, H1Samples>, h2: { rps: number, cpuUsPerRequest: number | null, failed: number | null, status3xx: number } | undefined,
+ *   handshakes: Record<string, { perCoreSecond: number | null, achieved: number, p50: number | null, p99: number | null, errors: number }>,
+ *   cpuRatio: number | null, plainCpu: number | null, tlsCpu: number | null, rounds: number, duration: number, connections: number, pinned: boolean, warnings: string[], lines: string[] }} TlsResult
+ */
+
+/**
+ * The whole TLS measurement; servers, certificates and its load generator are its own and
+ * stopped before it returns.
+ * @param {{ duration: number, rounds: number, connections: number, warmupS: number, pin: boolean, say: (message: string) => void }} settings
+ * @returns {Promise<TlsResult>}
+ */
+export async function measureTls({ duration, rounds, connections, warmupS, pin: wantPin, say }) {
   const dir = mkdtempSync(join(tmpdir(), 'registry-edge-bench-tls-'));
-  const pin = !has('--no-pin') && tasksetAvailable();
+  const pin = wantPin && tasksetAvailable();
   const serverCore = pin ? 0 : undefined;
   const loadCore = pin ? 1 : undefined;
   /** @type {import('./lib/servers.js').Spawned[]} */
@@ -100,11 +102,18 @@ async function main() {
   const loadStart = loadavg()[0];
   /** @type {string[]} */
   const warnings = [];
+  /** @type {ReturnType<typeof startLoadGenerator> | undefined} */
+  let loadgen;
   try {
     const { ca, pairs } = makeCertificates(dir);
-    // autocannon runs in the load generator child; it trusts the CA through node's own variable.
+    // autocannon runs in the load generator child; it trusts the CA through node's own variable,
+    // set only while that child is spawned so nothing else started later inherits it.
+    const previousCa = process.env.NODE_EXTRA_CA_CERTS;
     process.env.NODE_EXTRA_CA_CERTS = ca;
-    const loadgen = startLoadGenerator({ core: loadCore });
+    loadgen = startLoadGenerator({ core: loadCore });
+    const generator = loadgen;
+    if (previousCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = previousCa;
     const start = async (/** @type {string} */ mode, /** @type {{ cert: string, key: string } | undefined} */ pair) => {
       const args = [SERVER, '--mode', mode, ...(pair ? ['--cert', pair.cert, '--key', pair.key] : [])];
       const server = spawnPinned({ command: process.execPath, args, core: serverCore });
@@ -124,11 +133,11 @@ async function main() {
     /** @type {Record<string, { rps: number[], cpuUsPerRequest: number[], p99: number[], statuses: Record<string, number> }>} */
     const h1 = { plain: { rps: [], cpuUsPerRequest: [], p99: [], statuses: {} }, tls: { rps: [], cpuUsPerRequest: [], p99: [], statuses: {} } };
     const job = (/** @type {string} */ url, /** @type {number} */ seconds) => ({ url, connections, duration: seconds, requests: [{ method: 'GET', path: BLOB_PATH, headers: {} }], rotate: false });
-    for (const server of [plain, secure]) await loadgen.run(job(server.url, quick ? 0.5 : 2));
+    if (warmupS > 0) for (const server of [plain, secure]) await generator.run(job(server.url, warmupS));
     for (let round = 0; round < rounds; round += 1) {
       const order = round % 2 === 0 ? [['plain', plain], ['tls', secure]] : [['tls', secure], ['plain', plain]];
       for (const [name, server] of /** @type {Array<[string, typeof plain]>} */ (order)) {
-        const { result, cpuUs } = await withServerCpu(server.spawned.pid, () => loadgen.run(job(server.url, duration)));
+        const { result, cpuUs } = await withServerCpu(server.spawned.pid, () => generator.run(job(server.url, duration)));
         const bucket = h1[name];
         if (!bucket) continue;
         bucket.rps.push(result.rps);
@@ -174,28 +183,60 @@ async function main() {
     const plainCpu = median(h1.plain?.cpuUsPerRequest ?? []);
     const tlsCpu = median(h1.tls?.cpuUsPerRequest ?? []);
     const cpuRatio = plainCpu && tlsCpu ? tlsCpu / plainCpu : null;
-    const rows = [
-      '| transport | req/s | server CPU µs/req | ratio to plain | p99 ms | statuses |',
-      '| --- | ---: | ---: | ---: | ---: | --- |',
-      `| plain HTTP/1.1 keep-alive | ${fmt(median(h1.plain?.rps ?? []), 0)} | ${fmt(plainCpu)} | 1.00 | ${fmt(median(h1.plain?.p99 ?? []), 2)} | ${JSON.stringify(h1.plain?.statuses)} |`,
-      `| TLS HTTP/1.1 keep-alive | ${fmt(median(h1.tls?.rps ?? []), 0)} | ${fmt(tlsCpu)} | ${fmt(cpuRatio, 2)} (target ≤ ${CPU_RATIO_TARGET}) | ${fmt(median(h1.tls?.p99 ?? []), 2)} | ${JSON.stringify(h1.tls?.statuses)} |`,
-      ...(h2 === undefined ? [] : [`| TLS HTTP/2 (h2load, ${Math.max(1, Math.floor(connections / 2))} connections x 10 streams) | ${fmt(h2.rps, 0)} | ${fmt(h2.cpuUsPerRequest)} | ${fmt(plainCpu && h2.cpuUsPerRequest ? h2.cpuUsPerRequest / plainCpu : null, 2)} | - | ${h2.status3xx} 3xx, ${h2.failed} failed |`]),
-      '',
-      '| certificate | full handshakes per server CPU second | achieved/s (8 loops) | p50 ms | p99 ms | errors |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...Object.entries(handshakes).map(([name, h]) => `| ${name} | ${fmt(h.perCoreSecond, 0)} | ${fmt(h.achieved, 0)} | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} | ${h.errors} |`),
-      '',
-      `${rounds} round(s) x ${duration} s, ${connections} connections, ${pin ? 'server on CPU 0, load on CPU 1' : 'not pinned'}; load average ${loadStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}.`,
-      ...warnings.map((warning) => `Warning: ${warning}`),
-    ];
-    process.stdout.write(`${rows.join('\n')}\n`);
-    const jsonAt = argv.indexOf('--json');
-    if (jsonAt >= 0 && argv[jsonAt + 1]) writeFileSync(String(argv[jsonAt + 1]), JSON.stringify({ h1, h2, handshakes, cpuRatio, rounds, duration, connections, warnings }, null, 2));
-    if (has('--check') && (cpuRatio === null || cpuRatio > CPU_RATIO_TARGET)) process.exitCode = 1;
+    const lines = tlsTables({ h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, connections });
+    lines.push('', `${rounds} round(s) x ${duration} s, ${connections} connections, ${pin ? 'server on CPU 0, load on CPU 1' : 'not pinned'}; load average ${loadStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}.`);
+    return { h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, rounds, duration, connections, pinned: pin, warnings, lines };
   } finally {
+    await loadgen?.close();
     for (const server of spawned) await stopProcess(server);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The report's two TLS tables (Markdown lines).
+ * @param {Pick<TlsResult, 'h1' | 'h2' | 'handshakes' | 'cpuRatio' | 'plainCpu' | 'tlsCpu' | 'connections'>} result
+ */
+export function tlsTables({ h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, connections }) {
+  const h2Connections = Math.max(1, Math.floor(connections / 2));
+  return [
+    '| transport | req/s | server CPU µs/req | ratio to plain | p99 ms | statuses |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
+    `| plain HTTP/1.1 keep-alive | ${fmt(median(h1.plain?.rps ?? []), 0)} | ${fmt(plainCpu)} | 1.00 | ${fmt(median(h1.plain?.p99 ?? []), 2)} | ${JSON.stringify(h1.plain?.statuses)} |`,
+    `| TLS HTTP/1.1 keep-alive | ${fmt(median(h1.tls?.rps ?? []), 0)} | ${fmt(tlsCpu)} | ${fmt(cpuRatio, 2)} (target ≤ ${CPU_RATIO_TARGET}) | ${fmt(median(h1.tls?.p99 ?? []), 2)} | ${JSON.stringify(h1.tls?.statuses)} |`,
+    ...(h2 === undefined ? [] : [`| TLS HTTP/2 (h2load, ${h2Connections} connections x 10 streams) | ${fmt(h2.rps, 0)} | ${fmt(h2.cpuUsPerRequest)} | ${fmt(plainCpu && h2.cpuUsPerRequest ? h2.cpuUsPerRequest / plainCpu : null, 2)} | - | ${h2.status3xx} 3xx, ${h2.failed} failed |`]),
+    '',
+    '| certificate | full handshakes per server CPU second | achieved/s (8 loops) | p50 ms | p99 ms | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...Object.entries(handshakes).map(([name, h]) => `| ${name} | ${fmt(h.perCoreSecond, 0)} | ${fmt(h.achieved, 0)} | ${fmt(h.p50, 2)} | ${fmt(h.p99, 2)} | ${h.errors} |`),
+  ];
+}
+
+async function main() {
+  const argv = process.argv.slice(2);
+  const has = (/** @type {string} */ name) => argv.includes(name);
+  const value = (/** @type {string} */ name, /** @type {number} */ fallback) => {
+    const at = argv.indexOf(name);
+    const parsed = at >= 0 ? Number(argv[at + 1]) : NaN;
+    return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
+  };
+  const quick = has('--quick');
+  const say = (/** @type {string} */ message) => process.stderr.write(`bench:tls: ${message}\n`);
+  const result = await measureTls({
+    duration: value('--duration', quick ? 1 : 5),
+    rounds: value('--rounds', quick ? 1 : 3),
+    connections: value('--connections', 20),
+    warmupS: quick ? 0.5 : 2,
+    pin: !has('--no-pin'),
+    say,
+  });
+  process.stdout.write(`${[...result.lines, ...result.warnings.map((warning) => `Warning: ${warning}`)].join('\n')}\n`);
+  const jsonAt = argv.indexOf('--json');
+  if (jsonAt >= 0 && argv[jsonAt + 1]) {
+    const { lines: _lines, ...data } = result;
+    writeFileSync(String(argv[jsonAt + 1]), JSON.stringify(data, null, 2));
+  }
+  if (has('--check') && (result.cpuRatio === null || result.cpuRatio > CPU_RATIO_TARGET)) process.exitCode = 1;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
