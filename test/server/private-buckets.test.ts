@@ -122,6 +122,11 @@ describe('private buckets through the built server', () => {
     const samples = await scrape(admin);
     expect(value(samples, 'registry_edge_signing_failures_total', { bucket: 's3-wrong-key' })).toBe(1);
     expect(value(samples, 'registry_edge_existence_checks_total', { bucket: 's3-wrong-key', result: 'signature_refused' })).toBe(1);
+    // The refusal opened the breaker at once: the second request sent no HEAD, and nothing was
+    // taken (or cached) as "absent".
+    expect(s3.log.filter((entry) => entry.reason === 'signature mismatch')).toHaveLength(1);
+    expect(value(samples, 'registry_edge_origin_fallbacks_total', { reason: 'bucket_unhealthy' })).toBe(1);
+    expect(value(samples, 'registry_edge_origin_fallbacks_total', { reason: 'absent' })).toBe(0);
   });
 
   it('no signature or credential appears in any log line or in /debug/route', async () => {
