@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm run bench:tls`: what TLS at the door costs, on loopback, against bench/tls-server.js
-// (a small hono app through registry-edge's TLS listener factory; the same app plain):
+// `npm run bench:tls`: what TLS at the door costs, on loopback, against the built
+// `registry-edge serve` answering a warm blob redirect (a networks rule, the blob known from an
+// inventory, log level warn) plain and with `listen.tls`; `--server app` measures
+// bench/tls-server.js instead (a bare hono app through registry-edge's TLS listener factory):
 //   1. warm blob redirect, HTTP/1.1 keep-alive, TLS vs plain: server CPU per request and its
 //      ratio (target: TLS <= 1.25x plain); autocannon as the load generator;
 //   2. the same over HTTP/2 with Debian's h2load (nghttp2-client): req/s and CPU per request;
@@ -11,20 +13,71 @@
 // --check (exit 1 when the CPU ratio target is missed), --json FILE. `npm run bench` runs the
 // same measurement (measureTls) with its own round settings and puts its tables in the report.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as connectTcp } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import { startLoadGenerator } from './lib/loadgen.js';
-import { clockTicksPerSecond, cpuTicks, spawnPinned, stopProcess, tasksetAvailable } from './lib/servers.js';
+import { clockTicksPerSecond, cpuTicks, fetchOnce, freePort, spawnPinned, stopProcess, tasksetAvailable } from './lib/servers.js';
 import { median } from './lib/stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(BENCH_DIR, 'tls-server.js');
 const HANDSHAKER = join(BENCH_DIR, 'lib', 'handshake-child.js');
+const EDGE_CLI = join(BENCH_DIR, '..', 'dist', 'src', 'cli.js');
 const CPU_RATIO_TARGET = 1.25;
-const BLOB_PATH = `/v2/library/app/blobs/sha256:${'ab'.repeat(32)}`;
+const BLOB_DIGEST = `sha256:${'ab'.repeat(32)}`;
+const BLOB_PATH = `/v2/library/app/blobs/${BLOB_DIGEST}`;
+
+/**
+ * registry-edge's config for the TLS bench: loopback clients go to one bucket by a networks
+ * rule, the blob is in the inventory (no HEAD), log level warn so no per-request line is
+ * written either way. With PAIR, `listen.tls`.
+ * @param {string} dir @param {string} name @param {{ cert: string, key: string } | undefined} pair
+ */
+export function edgeBenchConfig(dir, name, pair) {
+  const inventory = join(dir, 'inventory.txt');
+  writeFileSync(inventory, `${BLOB_DIGEST}\n`);
+  const config = {
+    listen: { host: '127.0.0.1', port: 0, keep_alive_timeout_ms: 60_000, ...(pair ? { tls: { cert: pair.cert, key: pair.key } } : {}) },
+    admin: { host: '127.0.0.1', port: 0 },
+    origin: { url: 'https://origin.example' },
+    geo: { ranges: join(dir, 'no-ranges.mmdb') },
+    client_ip: { trusted_hops: 0 },
+    blobs: { key: '/containers/images/{digest}', inventory },
+    buckets: [{ name: 'loopback', url: 'https://bucket.example/blobs', networks: ['127.0.0.0/8'] }],
+    log: { level: 'warn' },
+  };
+  const file = join(dir, `edge-${name}.yaml`);
+  // YAML is a superset of JSON.
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+}
+
+/** Resolves once PORT accepts a connection (a TLS handshake when TLS is true). @param {number} port @param {boolean} tls */
+async function acceptsConnections(port, tls) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const done = (/** @type {boolean} */ result) => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(result);
+      };
+      const socket = tls
+        ? connectTls({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => done(true))
+        : connectTcp({ host: '127.0.0.1', port }, () => done(true));
+      const timer = setTimeout(() => done(false), 1000);
+      socket.once('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing answers on port ${port}`);
+}
 
 export const TLS_CPU_RATIO_TARGET = CPU_RATIO_TARGET;
 /** A CA and ECDSA P-256 and RSA 2048 server certificates for 127.0.0.1. @param {string} dir */
@@ -81,7 +134,7 @@ const fmt = (/** @type {number | null | undefined} */ n, digits = 1) => (typeof 
 
 /**
  * @typedef {{ rps: number[], cpuUsPerRequest: number[], p99: number[], statuses: Record<string, number> }} H1Samples
- * @typedef {{ h1: Record<string, H1Samples>, h2: { rps: number, cpuUsPerRequest: number | null, failed: number | null, status3xx: number } | undefined,
+ * @typedef {{ server: string, h1: Record<string, H1Samples>, h2: { rps: number, cpuUsPerRequest: number | null, failed: number | null, status3xx: number } | undefined,
  *   handshakes: Record<string, { perCoreSecond: number | null, achieved: number, p50: number | null, p99: number | null, errors: number }>,
  *   cpuRatio: number | null, plainCpu: number | null, tlsCpu: number | null, rounds: number, duration: number, connections: number, pinned: boolean, warnings: string[], lines: string[] }} TlsResult
  */
@@ -89,10 +142,11 @@ const fmt = (/** @type {number | null | undefined} */ n, digits = 1) => (typeof 
 /**
  * The whole TLS measurement; servers, certificates and its load generator are its own and
  * stopped before it returns.
- * @param {{ duration: number, rounds: number, connections: number, warmupS: number, pin: boolean, say: (message: string) => void }} settings
+ * @param {{ duration: number, rounds: number, connections: number, warmupS: number, pin: boolean, say: (message: string) => void, server?: 'edge' | 'app' }} settings
  * @returns {Promise<TlsResult>}
  */
-export async function measureTls({ duration, rounds, connections, warmupS, pin: wantPin, say }) {
+export async function measureTls({ duration, rounds, connections, warmupS, pin: wantPin, say, server: kind = 'edge' }) {
+  if (kind === 'edge' && !existsSync(EDGE_CLI)) throw new Error(`${EDGE_CLI} is missing: npm run build first (or --server app)`);
   const dir = mkdtempSync(join(tmpdir(), 'registry-edge-bench-tls-'));
   const pin = wantPin && tasksetAvailable();
   const serverCore = pin ? 0 : undefined;
@@ -115,18 +169,30 @@ export async function measureTls({ duration, rounds, connections, warmupS, pin: 
     if (previousCa === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
     else process.env.NODE_EXTRA_CA_CERTS = previousCa;
     const start = async (/** @type {string} */ mode, /** @type {{ cert: string, key: string } | undefined} */ pair) => {
-      const args = [SERVER, '--mode', mode, ...(pair ? ['--cert', pair.cert, '--key', pair.key] : [])];
+      const port = kind === 'edge' ? await freePort() : 0;
+      const args = kind === 'edge'
+        ? [EDGE_CLI, 'serve', '--config', edgeBenchConfig(dir, `${mode}-${spawned.length}`, pair), '--port', String(port)]
+        : [SERVER, '--mode', mode, ...(pair ? ['--cert', pair.cert, '--key', pair.key] : [])];
       const server = spawnPinned({ command: process.execPath, args, core: serverCore });
       spawned.push(server);
-      // The listening line, not a probe request: a plain probe would be a TLS failure.
-      const port = await Promise.race([
-        new Promise((resolve) => server.onListening((info) => resolve(info.port))),
-        server.exited.then(() => { throw new Error(`bench/tls-server.js --mode ${mode} exited:\n${server.output()}`); }),
+      // The app prints a listening line; registry-edge at level warn prints none, so its port
+      // is polled (a plain probe of the TLS port would be a TLS failure, hence a handshake).
+      const ready = kind === 'edge'
+        ? acceptsConnections(port, mode === 'tls').then(() => port)
+        : new Promise((resolve) => server.onListening((info) => resolve(info.port)));
+      const bound = await Promise.race([
+        ready,
+        server.exited.then(() => { throw new Error(`${args.slice(0, 2).join(' ')} (${mode}) exited:\n${server.output()}`); }),
       ]);
-      return { spawned: server, url: `${mode === 'tls' ? 'https' : 'http'}://127.0.0.1:${port}` };
+      return { spawned: server, url: `${mode === 'tls' ? 'https' : 'http'}://127.0.0.1:${bound}` };
     };
     const plain = await start('plain', undefined);
     const secure = await start('tls', pairs['ecdsa-p256']);
+    // The redirect measured must be the warm bucket one, not a fallback to the origin.
+    const answer = /** @type {{ status: number, location?: string }} */ (await fetchOnce(`${plain.url}${BLOB_PATH}`));
+    if (answer.status !== 307 || !String(answer.location).startsWith('https://bucket.example/')) {
+      throw new Error(`the plain server answered ${answer.status} ${answer.location ?? ''}, not a redirect to the bucket`);
+    }
 
     say(`HTTP/1.1 keep-alive, plain vs TLS: ${rounds} round(s) of ${duration} s`);
     // 1. HTTP/1.1 keep-alive, rounds alternating plain/TLS.
@@ -185,7 +251,7 @@ export async function measureTls({ duration, rounds, connections, warmupS, pin: 
     const cpuRatio = plainCpu && tlsCpu ? tlsCpu / plainCpu : null;
     const lines = tlsTables({ h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, connections });
     lines.push('', `${rounds} round(s) x ${duration} s, ${connections} connections, ${pin ? 'server on CPU 0, load on CPU 1' : 'not pinned'}; load average ${loadStart.toFixed(2)} → ${loadavg()[0].toFixed(2)}.`);
-    return { h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, rounds, duration, connections, pinned: pin, warnings, lines };
+    return { server: kind === 'edge' ? 'registry-edge serve (log warn)' : 'bench/tls-server.js (bare hono app)', h1, h2, handshakes, cpuRatio, plainCpu, tlsCpu, rounds, duration, connections, pinned: pin, warnings, lines };
   } finally {
     await loadgen?.close();
     for (const server of spawned) await stopProcess(server);
@@ -229,6 +295,7 @@ async function main() {
     warmupS: quick ? 0.5 : 2,
     pin: !has('--no-pin'),
     say,
+    server: argv.includes('app') && argv[argv.indexOf('app') - 1] === '--server' ? 'app' : 'edge',
   });
   process.stdout.write(`${[...result.lines, ...result.warnings.map((warning) => `Warning: ${warning}`)].join('\n')}\n`);
   const jsonAt = argv.indexOf('--json');
