@@ -167,4 +167,20 @@ describe('private buckets through the built server', () => {
     expect(signedHosts.stdout).toBe(runBinary(['hosts', '--config', unsignedFile]).stdout);
     expect(signedHosts.stdout.split('\n')).toContain(`127.0.0.1:${s3.port}`);
   });
+
+  it('a second replica with the same configuration hands out the same signed URLs (CDN caches keep their hits)', async () => {
+    const { admin: _admin, ...doc } = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const replicaConfig = writeConfig(join(files.dir, 'edge-replica.yaml'), doc);
+    const replica = await spawnServe(['--config', replicaConfig], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+    try {
+      for (const ip of ['10.1.7.7', '10.2.7.7']) {
+        const fromReplica = await get(`http://127.0.0.1:${replica.port}`, `/v2/pause/blobs/${digest}`, { headers: { 'X-Forwarded-For': ip } });
+        expect(fromReplica.status).toBe(307);
+        expect(String(fromReplica.headers.location)).toBe(String((await ask(ip)).headers.location));
+        expect(String(fromReplica.headers.location)).toMatch(/Signature=/);
+      }
+    } finally {
+      await replica.stop();
+    }
+  });
 });
