@@ -3,7 +3,8 @@
 // alternating rounds, it measures the layers of registry-edge's stack (raw node:http → bare
 // hono → registry-edge with logging off → registry-edge logging to a file), optionally
 // archeio and another node binary beside them, then latency at a fixed rate and a CPU-profile
-// breakdown, and publishes it all under bench/results/. `node bench/run.js --help` for flags;
+// breakdown, and (unless --no-tls / --no-signing) what TLS at the door and signing cost, and
+// publishes it all under bench/results/. `node bench/run.js --help` for flags;
 // bench/README.md explains every number.
 import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { CLI, ROOT } from './lib/layers.js';
 import { measureStartups, profileScenario, runScenario } from './lib/measure.js';
 import { clockTicksPerSecond, nodeVersion, pinSelf, tasksetAvailable } from './lib/servers.js';
 import { evaluateChecks, renderMarkdown, renderSvg } from './lib/report.js';
+import { runExtras, writeSigningFiles } from './lib/extras.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -145,6 +147,7 @@ async function main(options) {
     onCleanup(() => bucket.close());
     /** @type {Map<string, string>} */
     const configFiles = new Map();
+    const signingFiles = writeSigningFiles(tmp);
     /** @type {Record<string, any>} */
     const edgeConfigs = {};
     const configFor = (/** @type {string} */ variant, /** @type {string} */ level) => {
@@ -152,7 +155,7 @@ async function main(options) {
       const existing = configFiles.get(key);
       if (existing) return existing;
       // serve's --port overrides listen.port, so one file serves every start.
-      const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile: locations?.file, logLevel: level });
+      const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile: locations?.file, logLevel: level, signingFiles });
       const file = join(tmp, `bench-${key}.yaml`);
       writeFileSync(file, YAML.stringify(config));
       if (realEdge) {
@@ -186,6 +189,9 @@ async function main(options) {
       scenarioResults.push(result);
     }
     await cleanup();
+    // After the scenarios' servers are gone: these start servers and load generators of their own.
+    const extras = realEdge ? await runExtras(options, say, warnings) : { signing: null, tls: null };
+    if (!realEdge && (options.tls || options.signing)) warnings.push('TLS and cold signatures not measured: they need the built registry-edge (no --edge-stub)');
 
     const serverIds = [...new Set(scenarioResults.flatMap((s) => s.servers))];
     const results = {
@@ -213,6 +219,8 @@ async function main(options) {
         openFraction: options.openFraction,
         openConnections: options.openConnections,
         quick: options.quick,
+        tls: options.tls,
+        signing: options.signing,
         edgeStub: options.edgeStub,
         layers: options.layers,
         target: options.target ?? null,
@@ -232,6 +240,8 @@ async function main(options) {
       serverIds,
       startup,
       scenarios: scenarioResults,
+      tls: extras.tls,
+      coldSigning: extras.signing,
       checks: /** @type {any[]} */ ([]),
       warnings,
     };

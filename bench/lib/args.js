@@ -8,7 +8,7 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --connections N     connections of the flat-out (closed-loop) rounds (default 50)
   --startup-runs N    start-up measurements per server (default 5; --quick: 2)
   --quick             fast smoke run with the defaults above
-  --scenarios LIST    subset of S1,S2,S3,S3n,S3g,S4,S5 (default all)
+  --scenarios LIST    subset of S1,S2,S3,S3n,S3s,S3g,S4,S5 (default all)
   --layers LIST       subset of raw,hono,edge-silent,edge-info (default all)
   --node PATH         node binary every server runs on (default: the one running the bench)
   --compare-node PATH also run every layer on this node binary, in the same rounds
@@ -23,6 +23,10 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --open-rate N       a fixed rate in req/s instead
   --open-connections N keep-alive connections of the open-loop generator (default 32)
   --no-profile        skip the extra --cpu-prof round of registry-edge per scenario
+  --no-tls            skip the TLS measurement (bench/tls.js: plain vs TLS HTTP/1.1, HTTP/2
+                      with h2load, full handshakes), which runs after the scenarios
+  --no-signing        skip what signing costs: scenario S3s (S3n's bucket made private,
+                      SigV4-signed) and the cold-signature table (bench/signing.js)
   --locations FILE    compact city file for S3g (default: found in the data folder or the
                       bench cache; S3g is skipped when there is none)
   --build-locations   build that file into ~/.cache/registry-edge/bench when missing (~45 s)
@@ -36,14 +40,14 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --help              this text
 `;
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S3n', 'S3g', 'S4', 'S5'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S3n', 'S3s', 'S3g', 'S4', 'S5'];
 export const LAYER_IDS = ['raw', 'hono', 'edge-silent', 'edge-info'];
 
 const VALUED = new Set([
   'duration', 'rounds', 'warmup', 'connections', 'startup-runs', 'scenarios', 'layers', 'node', 'compare-node', 'archeio',
   'target', 'target-pid', 'target-name', 'open-loop', 'open-fraction', 'open-rate', 'open-connections', 'locations', 'out', 'ranges',
 ]);
-const SWITCHES = new Set(['quick', 'no-pin', 'edge-stub', 'check', 'help', 'no-profile', 'build-locations']);
+const SWITCHES = new Set(['quick', 'no-pin', 'edge-stub', 'check', 'help', 'no-profile', 'build-locations', 'no-tls', 'no-signing']);
 
 /** @param {string[]} argv @returns {{ ok: true, raw: Record<string, string | boolean> } | { ok: false, error: string }} */
 function readFlags(argv) {
@@ -106,7 +110,7 @@ export function parseArgs(argv) {
       connections: number('connections', 50, true, 1),
       startupRuns: number('startup-runs', quick ? 2 : 5, true, 0),
       quick,
-      scenarios: list('scenarios', SCENARIO_IDS),
+      scenarios: list('scenarios', SCENARIO_IDS).filter((id) => id !== 'S3s' || raw['no-signing'] !== true),
       layers: list('layers', LAYER_IDS),
       node: text('node'),
       compareNode: text('compare-node'),
@@ -119,6 +123,8 @@ export function parseArgs(argv) {
       openRate: raw['open-rate'] === undefined ? undefined : number('open-rate', 0, false, 1),
       openConnections: number('open-connections', 32, true, 1),
       profile: raw['no-profile'] !== true,
+      tls: raw['no-tls'] !== true,
+      signing: raw['no-signing'] !== true,
       locations: text('locations'),
       buildLocations: raw['build-locations'] === true,
       outDir: text('out'),

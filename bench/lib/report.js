@@ -4,6 +4,7 @@
 // caller writes the files.
 import { LAYER_INFO } from './layers.js';
 import { difference, maximum, ratio } from './stats.js';
+import { extraChecks, extraLines } from './report-extras.js';
 
 /** Targets from issue 20: CPU µs/req of registry-edge (info → file, best round) ÷ bare hono's. */
 export const TARGETS = {
@@ -131,6 +132,7 @@ export function evaluateChecks(results) {
   if (typeof startup === 'number') {
     checks.push({ label: 'start-up, embedded default (spawn → first /v2/ 200)', target: `< ${TARGETS.startupMs} ms`, measured: `${startup.toFixed(0)} ms`, pass: startup < TARGETS.startupMs });
   }
+  checks.push(...extraChecks(results, tag));
   return checks;
 }
 
@@ -282,10 +284,10 @@ function profileLines(results) {
 
 /** @param {any} results */
 export function renderMarkdown(results) {
-  const lines = [...headerLines(results), ...cpuTable(results), ...layerTable(results), ...latencyTables(results), ...serverTable(results), ...profileLines(results)];
+  const lines = [...headerLines(results), ...cpuTable(results), ...layerTable(results), ...latencyTables(results), ...serverTable(results), ...profileLines(results), ...extraLines(results)];
   const checks = results.checks ?? [];
   if (checks.length) {
-    lines.push('', '### Targets (issue 20; registry-edge with info → file on the first node)', '');
+    lines.push('', '### Targets (issues 20, 13 and 12; registry-edge with info → file on the first node)', '');
     lines.push('| check | target | measured | |');
     lines.push('| --- | --- | --- | --- |');
     for (const check of checks) lines.push(`| ${check.label} | ${check.target} | ${check.measured} | ${check.pass ? 'pass' : '**FAIL**'} |`);

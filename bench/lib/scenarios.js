@@ -53,6 +53,9 @@ export function forwardedFor(client) {
 export const NETWORK_RULE = '198.51.100.0/24';
 export const NETWORK_CLIENT = '198.51.100.20';
 export const NETWORK_BUCKET = 'onprem';
+/** S3s: the same rule's bucket made private, every redirect SigV4-signed. */
+export const SIGNED_BUCKET = 'onprem-signed';
+export const SIGNED_REGION = 'eu-west-1';
 /**
  * AWS regions archeio sends to its DEFAULT_AWS_BASE_URL (its own region table has no bucket for
  * them): the only bucket URL archeio lets a bench point at loopback, so its S3 client is from one.
@@ -66,9 +69,9 @@ export const ARCHEIO_DEFAULT_REGIONS = ['us-gov-west-1', 'us-gov-east-1', 'GLOBA
  * config: which registry-edge configuration the scenario runs against (see benchConfig).
  * openLoop: also measured at a fixed rate. archeio: the requests archeio gets instead (it has
  * no such rule, or needs a client it can route to loopback), or why it sits the scenario out.
- * @typedef {{ status: number, location?: string }} Expectation
+ * @typedef {{ status: number, location?: string, signed?: boolean }} Expectation
  * @typedef {{ request: BenchRequest, expect: Expectation }} CheckedRequest
- * @typedef {'base' | 'networks' | 'nearest'} ConfigVariant
+ * @typedef {'base' | 'networks' | 'signed' | 'nearest'} ConfigVariant
  * @typedef {{ requests: CheckedRequest[], note: string } | { skip: string }} ArcheioPlan
  * @typedef {{ id: string, title: string, describe: string, requests: CheckedRequest[], rotate: boolean, warmsCache: boolean, config: ConfigVariant, openLoop: boolean, archeio: ArcheioPlan }} Scenario
  */
@@ -167,6 +170,17 @@ export function buildScenarios({ entries }) {
       archeio: { skip: 'archeio has no networks rule' },
     },
     {
+      id: 'S3s',
+      title: 'signed blob via networks',
+      describe: `S3n with bucket ${SIGNED_BUCKET} private: \`signing: { type: s3 }\`, so every redirect is a SigV4 presigned URL (reused within its signing window) and the existence HEAD is signed`,
+      requests: [{ request: blob(s3Digest, NETWORK_CLIENT), expect: { status: 307, location: `bucket:${SIGNED_BUCKET}`, signed: true } }],
+      rotate: false,
+      warmsCache: true,
+      config: 'signed',
+      openLoop: false,
+      archeio: { skip: 'archeio cannot sign redirects' },
+    },
+    {
       id: 'S3g',
       title: 'blob via geography',
       describe: `GET blob from ${geoClient} (an ISP address in no cloud feed), \`routing.others: nearest\` with the compact city file → the nearest bucket`,
@@ -235,16 +249,26 @@ export function buildScenarios({ entries }) {
  * server; the origin is that server too, so nothing can leave loopback even if a redirect were
  * followed. VARIANT adds what one scenario needs on top of the registry.k8s.io-like base:
  * `networks` a bucket for NETWORK_RULE, `nearest` geography for clients in no cloud (and the
- * city file it needs). LOG_LEVEL: `info` writes one line per request (the default users run),
+ * city file it needs), `signed` the networks bucket made private (S3 SigV4; credentials from
+ * SIGNING_FILES, which the caller writes). LOG_LEVEL: `info` writes one line per request (the default users run),
  * `silent` none, so the difference between the two is the log line's own cost.
- * @param {{ bucketUrl: string, rangesFile: string, port: number, variant?: ConfigVariant, locationsFile?: string, logLevel?: string }} input
+ * @param {{ bucketUrl: string, rangesFile: string, port: number, variant?: ConfigVariant, locationsFile?: string, logLevel?: string, signingFiles?: { accessKeyId: string, secretAccessKey: string } }} input
  */
-export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', locationsFile, logLevel = 'info' }) {
+export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', locationsFile, logLevel = 'info', signingFiles }) {
   const buckets = [
     ...BUCKET_REGIONS.map((region) => ({ name: `aws-${region}`, url: `${bucketUrl}/aws-${region}`, provider: 'aws', regions: [region] })),
     { name: DEFAULT_BUCKET, url: `${bucketUrl}/${DEFAULT_BUCKET}` },
   ];
   if (variant === 'networks') buckets.unshift({ name: NETWORK_BUCKET, url: `${bucketUrl}/${NETWORK_BUCKET}`, networks: [NETWORK_RULE] });
+  if (variant === 'signed') {
+    if (!signingFiles) throw new Error('the signed variant needs credential files');
+    buckets.unshift({
+      name: SIGNED_BUCKET,
+      url: `${bucketUrl}/${SIGNED_BUCKET}`,
+      networks: [NETWORK_RULE],
+      signing: { type: 's3', region: SIGNED_REGION, access_key_id_file: signingFiles.accessKeyId, secret_access_key_file: signingFiles.secretAccessKey },
+    });
+  }
   if (variant === 'nearest' && !locationsFile) throw new Error('the nearest variant needs the compact city file');
   return {
     // Idle keep-alive connections survive between rounds, as with the two baselines.
@@ -281,6 +305,7 @@ export function judgeAnswer(expect, answer, bucketUrl) {
   const bucketName = location.startsWith(`${bucketUrl}/`) && !isOrigin
     ? location.slice(bucketUrl.length + 1).split('/')[0]
     : undefined;
+  if (expect.signed === true && !location.includes('X-Amz-Signature=')) return `Location ${location || '(none)'} is not signed`;
   if (expect.location === 'origin' && !isOrigin) return `Location ${location || '(none)'}, expected the origin`;
   if (expect.location === 'any-bucket' && !bucketName) return `Location ${location || '(none)'}, expected a bucket`;
   if (expect.location.startsWith('bucket-except:') && (!bucketName || bucketName === expect.location.slice('bucket-except:'.length))) {

@@ -13,7 +13,7 @@ const RUN = join(ROOT, 'bench', 'run.js');
 const BASELINE = join(ROOT, 'bench', 'baseline.js');
 const SHARED_AWS_FEED = join(SHARED_RANGES, 'aws-ip-ranges.json');
 /** Short rounds and few connections: these tests check the harness, not the numbers. */
-const TINY = ['--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic', '--open-loop', '0'];
+const TINY = ['--no-tls', '--no-signing', '--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic', '--open-loop', '0'];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {
@@ -211,7 +211,7 @@ describe('bench/run.js', () => {
     expect(pid.stderr).toContain('--target-pid needs --target');
     const scenario = await runBench(['--scenarios', 'S9']);
     expect(scenario.code).toBe(2);
-    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S3n, S3g, S4, S5');
+    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S3n, S3s, S3g, S4, S5');
     const fraction = await runBench(['--open-fraction', '2']);
     expect(fraction.code).toBe(2);
     expect(fraction.stderr).toContain('--open-fraction must be at most 1');

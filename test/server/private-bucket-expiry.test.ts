@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gcsVerifier } from '../support/bucket-verifiers.js';
@@ -78,6 +78,25 @@ describe('a signing block that cannot sign', () => {
     expect(fetched.status).toBe(200);
     files.write('hmac/secret', GCS_HMAC.secret);
     expect((await served.handle.reload('test')).ok).toBe(true);
+  });
+
+  const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  it.each([
+    ['missing S3 credentials', { type: 's3', region: 'eu-west-1' }, 'buckets[0].signing.access_key_id_file: no credentials'],
+    ['an expiry past 7 days', { type: 's3', region: 'eu-west-1', expires_s: 604_801 }, 'buckets[0].signing.expires_s: expected at most 604800 seconds'],
+    ['an EC key for CloudFront', { type: 'cloudfront', key_pair_id: 'K2JCJMDEHXQW5F', key_file: 'bad/ec.pem' }, 'ec.pem holds an ec key; expected an RSA private key'],
+    ['a user credential instead of a service account', { type: 'gcs', key_file: 'bad/user.json' }, 'user.json holds a authorized_user credential; signing needs a service_account key'],
+    ['an Azure key that is not base64', { type: 'azure', account: 'acct', key_file: 'bad/azure-key' }, 'azure-key is not a base64 account key'],
+  ])('%s: start-up stops with exit 78 naming the field', (_case, signing, message) => {
+    files.write('bad/ec.pem', ecKey);
+    files.write('bad/user.json', JSON.stringify({ type: 'authorized_user', client_id: 'x', client_secret: 'y', refresh_token: 'z' }));
+    files.write('bad/azure-key', 'not base64 at all!\n');
+    const url = signing.type === 'azure' ? 'https://acct.blob.core.windows.net/c' : 'https://blobs.example.com/b';
+    const config = writeConfig(join(files.dir, 'bad.yaml'), { origin: { url: 'http://origin.invalid' }, buckets: [{ name: 'private', url, signing }] });
+    const run = runBinary(['serve', '--config', config], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SESSION_TOKEN: '' });
+    expect(run.status, run.stderr).toBe(78);
+    expect(run.stderr).toContain(message);
+    expect(run.stderr).toMatch(/buckets\[0\]\.signing\.(key_file|access_key_id_file|expires_s): /);
   });
 
   it('stops start-up with exit 78 naming the field', () => {

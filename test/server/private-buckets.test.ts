@@ -2,7 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudFrontVerifier, s3Verifier } from '../support/bucket-verifiers.js';
-import { spawnServe, type Spawned } from '../support/cli.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI, runBinary, spawnServe, type Spawned } from '../support/cli.js';
 import { get } from '../support/harness.js';
 import { until } from '../support/wait.js';
 import { send, startPrivateBucket, type PrivateBucket } from '../support/private-bucket.js';
@@ -27,6 +31,7 @@ let s3: PrivateBucket;
 let cdn: PrivateBucket;
 let edge: Spawned;
 let admin: string;
+let configFile: string;
 
 /** Asks the front door for the blob as a client in `network` (the proxy in front adds X-Forwarded-For). */
 function ask(clientIp: string) {
@@ -73,6 +78,7 @@ beforeAll(async () => {
       },
     ],
   });
+  configFile = config;
   // Run from another folder: the relative key files must still be found.
   edge = await spawnServe(['--config', config], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
   const started = edge.lines.find((line) => line.msg === 'listening');
@@ -122,6 +128,11 @@ describe('private buckets through the built server', () => {
     const samples = await scrape(admin);
     expect(value(samples, 'registry_edge_signing_failures_total', { bucket: 's3-wrong-key' })).toBe(1);
     expect(value(samples, 'registry_edge_existence_checks_total', { bucket: 's3-wrong-key', result: 'signature_refused' })).toBe(1);
+    // The refusal opened the breaker at once: the second request sent no HEAD, and nothing was
+    // taken (or cached) as "absent".
+    expect(s3.log.filter((entry) => entry.reason === 'signature mismatch')).toHaveLength(1);
+    expect(value(samples, 'registry_edge_origin_fallbacks_total', { reason: 'bucket_unhealthy' })).toBe(1);
+    expect(value(samples, 'registry_edge_origin_fallbacks_total', { reason: 'absent' })).toBe(0);
   });
 
   it('no signature or credential appears in any log line or in /debug/route', async () => {
@@ -135,6 +146,41 @@ describe('private buckets through the built server', () => {
     for (const secret of secrets) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(encodeURIComponent(secret));
+    }
+  });
+
+  it('`explain` shows the signed Location redacted; `hosts` is the same as without signing', async () => {
+    const noEnv = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    // Not spawnSync: explain HEADs the bucket, which this process serves.
+    const explained = await promisify(execFile)(process.execPath, [CLI, 'explain', '--config', configFile, '--ip', '10.1.2.3', '--path', `/v2/pause/blobs/${digest}`], { env: { ...process.env, ...noEnv } });
+    const answer = JSON.parse(explained.stdout) as { status: number; target: string; location: string };
+    expect(answer).toMatchObject({ status: 307, target: 's3-private' });
+    expect(answer.location).toMatch(/X-Amz-Signature=REDACTED/);
+    expect(explained.stdout + explained.stderr).not.toContain(AWS.secretAccessKey);
+    expect(explained.stdout).not.toMatch(/X-Amz-Signature=[0-9a-f]{64}/);
+
+    const doc = parse(readFileSync(configFile, 'utf8')) as { buckets: Array<Record<string, unknown>> };
+    const unsignedFile = join(files.dir, 'unsigned.yaml');
+    writeFileSync(unsignedFile, stringify({ ...doc, buckets: doc.buckets.map(({ signing: _signing, ...bucket }) => bucket) }));
+    const signedHosts = runBinary(['hosts', '--config', configFile], noEnv);
+    expect(signedHosts.status, signedHosts.stderr).toBe(0);
+    expect(signedHosts.stdout).toBe(runBinary(['hosts', '--config', unsignedFile]).stdout);
+    expect(signedHosts.stdout.split('\n')).toContain(`127.0.0.1:${s3.port}`);
+  });
+
+  it('a second replica with the same configuration hands out the same signed URLs (CDN caches keep their hits)', async () => {
+    const { admin: _admin, ...doc } = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    const replicaConfig = writeConfig(join(files.dir, 'edge-replica.yaml'), doc);
+    const replica = await spawnServe(['--config', replicaConfig], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' });
+    try {
+      for (const ip of ['10.1.7.7', '10.2.7.7']) {
+        const fromReplica = await get(`http://127.0.0.1:${replica.port}`, `/v2/pause/blobs/${digest}`, { headers: { 'X-Forwarded-For': ip } });
+        expect(fromReplica.status).toBe(307);
+        expect(String(fromReplica.headers.location)).toBe(String((await ask(ip)).headers.location));
+        expect(String(fromReplica.headers.location)).toMatch(/Signature=/);
+      }
+    } finally {
+      await replica.stop();
     }
   });
 });

@@ -192,7 +192,7 @@ describe('private bucket: azure HTTPS-only SAS', () => {
       const httpsOnly = azureSigner({ account: AZURE_ACCOUNT, accountKey: azureKey, expiresS: EXPIRES_S, allowHttp: false });
       const reply = await send(bucket, 'GET', httpsOnly.presignGet(`${bucket.url}/${AZURE_ACCOUNT}/registry-blobs/containers/images/${digest(0)}`, SIGNED_AT_MS));
       expect([reply.status, reply.reason]).toEqual([403, 'HTTPS only']);
-      expect(bucket.log).toEqual([{ method: 'GET', path: `/${AZURE_ACCOUNT}/registry-blobs/containers/images/${encodeURIComponent(digest(0))}`, status: 403, reason: 'HTTPS only' }]);
+      expect(bucket.log).toEqual([{ method: 'GET', path: `/${AZURE_ACCOUNT}/registry-blobs/containers/images/${encodeURIComponent(digest(0))}`, status: 403, bytes: 0, reason: 'HTTPS only' }]);
     } finally {
       await bucket.close();
     }

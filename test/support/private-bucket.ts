@@ -37,6 +37,8 @@ export interface BucketLogEntry {
   method: string;
   path: string;
   status: number;
+  /** Body bytes sent: the object's size for a GET answered 200, else 0. */
+  bytes: number;
   reason?: string;
 }
 
@@ -68,27 +70,33 @@ function parse(req: IncomingMessage): BucketRequest {
   };
 }
 
-async function serveFile(dir: string, request: BucketRequest, res: ServerResponse): Promise<number> {
+/** Status and body bytes of a verified request. */
+async function serveFile(dir: string, request: BucketRequest, res: ServerResponse): Promise<{ status: number; bytes: number }> {
   let decoded: string;
   try {
     decoded = decodeURIComponent(request.rawPath);
   } catch {
     refuse(res, 400, 'InvalidURI', 'bad percent-encoding');
-    return 400;
+    return { status: 400, bytes: 0 };
   }
   const path = resolve(dir, `.${decoded}`);
   if (!path.startsWith(resolve(dir) + sep)) {
     refuse(res, 400, 'InvalidURI', 'path escapes the bucket');
-    return 400;
+    return { status: 400, bytes: 0 };
   }
   const info = await stat(path).catch(() => undefined);
   if (info === undefined || !info.isFile()) {
     refuse(res, 404, 'NoSuchKey', 'no such key');
-    return 404;
+    return { status: 404, bytes: 0 };
   }
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': info.size });
-  res.end(request.method === 'HEAD' ? undefined : await readFile(path));
-  return 200;
+  if (request.method === 'HEAD') {
+    res.end();
+    return { status: 200, bytes: 0 };
+  }
+  const body = await readFile(path);
+  res.end(body);
+  return { status: 200, bytes: body.length };
 }
 
 export async function startPrivateBucket(options: PrivateBucketOptions): Promise<PrivateBucket> {
@@ -99,16 +107,16 @@ export async function startPrivateBucket(options: PrivateBucketOptions): Promise
     void (async () => {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
         refuse(res, 405, 'MethodNotAllowed', 'read-only bucket');
-        log.push({ method: request.method, path: request.rawPath, status: 405 });
+        log.push({ method: request.method, path: request.rawPath, status: 405, bytes: 0 });
         return;
       }
       const verdict = await options.verifier(request, now());
       if (!verdict.ok) {
         refuse(res, 403, 'AccessDenied', verdict.reason);
-        log.push({ method: request.method, path: request.rawPath, status: 403, reason: verdict.reason });
+        log.push({ method: request.method, path: request.rawPath, status: 403, bytes: 0, reason: verdict.reason });
         return;
       }
-      log.push({ method: request.method, path: request.rawPath, status: await serveFile(options.dir, request, res) });
+      log.push({ method: request.method, path: request.rawPath, ...(await serveFile(options.dir, request, res)) });
     })().catch((error: unknown) => {
       refuse(res, 500, 'InternalError', String(error));
     });

@@ -12,6 +12,8 @@ export interface FrontDoorBucket {
   name: string;
   url: string;
   networks?: string[];
+  /** A private bucket's `signing:` block, written as is. */
+  signing?: Record<string, unknown>;
 }
 
 export interface FrontDoorSetup {
@@ -25,6 +27,8 @@ export interface FrontDoorSetup {
   listen?: Record<string, unknown>;
   /** `blobs.inventory`: digests known to be in the buckets, redirected without a HEAD. */
   inventory?: string;
+  /** The admin listener's port (from `freePort`); without it the admin listener is off. */
+  adminPort?: number;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
@@ -40,10 +44,15 @@ export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> 
       check: { timeout_ms: 5000, ttl_s: 21600, negative_ttl_s: 60, max_entries: 100000 },
     },
     providers: {},
-    buckets: setup.buckets.map((bucket) => ({ name: bucket.name, url: bucket.url, networks: bucket.networks ?? [] })),
+    buckets: setup.buckets.map((bucket) => ({
+      name: bucket.name,
+      url: bucket.url,
+      networks: bucket.networks ?? [],
+      ...(bucket.signing === undefined ? {} : { signing: bucket.signing }),
+    })),
     default_bucket: setup.defaultBucket,
-    // Port 0: several front doors run at once and must not fight over the default admin port.
-    admin: { host: '127.0.0.1', port: 0 },
+    // Port 0 (off) unless asked: several front doors run at once and must not fight over the default admin port.
+    admin: { host: '127.0.0.1', port: setup.adminPort ?? 0 },
     log: { level: 'info', client_ip: 'full' },
   };
 }
