@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome } from '../blobs/types.js';
-import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
+import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
+import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
 
 export { PREFIX, type MeteredGeneration };
@@ -96,6 +96,8 @@ export class EdgeMetrics {
   private readonly retiring = new Set<ExistenceChecker>();
   /** Where the generation in use is found; unset until the first one is built. */
   private generations: { readonly current: MeteredGeneration } | undefined;
+  /** Counts breaker state changes; passed to buildRuntime as `onTransition`. */
+  readonly onTransition: TransitionHook;
 
   constructor(options: MetricsOptions) {
     for (const collector of [this.requests, this.duration, this.blobRedirects, this.fallbacks, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
@@ -103,6 +105,7 @@ export class EdgeMetrics {
     }
     this.registerCacheFigures();
     registerGenerationFigures(this.registry, () => this.generations?.current);
+    this.onTransition = registerBreakerTransitions(this.registry, () => this.generations?.current);
     const registers = [this.registry];
     this.reloads = new Counter({
       name: `${PREFIX}reloads_total`,
