@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
 import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
+import { detached } from '../cache-figures.js';
 
 export { PREFIX, type MeteredGeneration };
 export { adminUnauthorizedCounter, collectGarbageIfExposed, fallbackReason, geoRefreshCounter, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
@@ -267,7 +268,9 @@ export class EdgeMetrics {
     let label = repo;
     let byKind = this.repoCells.get(repo);
     if (byKind === undefined) {
-      if (this.repoCells.size >= MAX_REPO_SERIES) label = OTHER_REPOS;
+      // A copy: the name (at most 255 characters, classify's limit) is cut from the request
+      // target, which it would otherwise keep alive.
+      label = this.repoCells.size >= MAX_REPO_SERIES ? OTHER_REPOS : detached(repo);
       byKind = getOrCreate(this.repoCells, label, () => new Map<string, CounterCell>());
     }
     getOrCreate(byKind, kind, () => this.repoRequests.cell({ repo: label, kind })).value++;
