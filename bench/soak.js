@@ -203,7 +203,7 @@ function requestMix(bucketUrls, amplify) {
   // so its keys never repeat.
   if (amplify) for (const amplifier of AMPLIFIERS) {
     let i = 0;
-    mix.push([4, () => amplifier.next(i++)]);
+    mix.push([8, () => amplifier.next(i++)]);
   }
   const total = mix.reduce((sum, [weight]) => sum + weight, 0);
   const registryPrefix = `${ORIGIN}/v2/${ORIGIN_PATH}/`;
@@ -425,7 +425,9 @@ async function main() {
   const rss = samples.map((s) => s.rss);
   const first = rss[0] ?? 0;
   // Growth is judged from the end of warm-up (caches and JIT filled), not from the idle start.
-  const warmAt = Math.min(Math.max(10, options.duration * 0.2), options.duration);
+  // The amplification inputs fill byte-bounded memos (8 MiB of 256-character headers at a
+  // fraction of the soak's rate) that take a minute or more: a longer warm-up for them.
+  const warmAt = Math.min(Math.max(10, options.duration * (options.amplify ? 0.4 : 0.2)), options.duration);
   const warm = samples.find((s) => s.t >= warmAt)?.rss ?? first;
   const last = rss[rss.length - 1] ?? 0;
   const max = Math.max(...rss);
