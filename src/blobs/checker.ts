@@ -18,6 +18,7 @@ import type {
   HealthState,
   Logger,
   Presence,
+  TransitionHook,
 } from './types.js';
 
 /** Precision of the default clock: TTLs and cool-downs may run this much long. */
@@ -88,6 +89,7 @@ class CachingChecker implements ExistenceChecker {
   private readonly policy: HealthPolicy;
   private readonly logger: Logger | undefined;
   private readonly onCheck: CheckHook | undefined;
+  private readonly onTransition: TransitionHook | undefined;
   private readonly counters = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly heads = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<HeadOutcome, number>;
 
@@ -106,6 +108,7 @@ class CachingChecker implements ExistenceChecker {
     this.policy = { failureThreshold: check.failure_threshold, cooldownMs: check.cooldown_ms };
     this.logger = options.logger;
     this.onCheck = options.onCheck;
+    this.onTransition = options.onTransition;
     this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), options.wallClock ?? Date.now, options.logger);
     this.client = new HeadClient({
       timeoutMs: check.timeout_ms,
@@ -279,6 +282,7 @@ class CachingChecker implements ExistenceChecker {
     if (before === next.state) return;
     if (before === 'closed') this.unhealthyBuckets++;
     else if (next.state === 'closed') this.unhealthyBuckets--;
+    this.onTransition?.(name, before, next.state);
     this.logger?.warn(
       { bucket: name, from: before, to: next.state, failures: next.failures, digest },
       TRANSITION_MESSAGES[next.state],

@@ -107,6 +107,9 @@ export interface Logger {
 /** Called after every HEAD with its wall-clock duration, e.g. to feed a latency histogram. */
 export type CheckHook = (bucketName: string, outcome: HeadOutcome, durationMs: number) => void;
 
+/** Called when a bucket's breaker changes state (rare: never on a healthy request path). */
+export type TransitionHook = (bucketName: string, from: HealthState, to: HealthState) => void;
+
 export interface ExistenceCheckerOptions {
   /** Object key template, `{digest}` is replaced by `algo:hex` with the colon kept literal. */
   key: string;
@@ -121,6 +124,7 @@ export interface ExistenceCheckerOptions {
   now?: () => number;
   logger?: Logger;
   onCheck?: CheckHook;
+  onTransition?: TransitionHook;
   /** Extra request headers sent with each HEAD (the user agent, for instance). */
   headers?: Record<string, string>;
   /** Bucket name → signer: those buckets' HEADs are signed. */

@@ -156,7 +156,7 @@ export class EdgeRole implements Role {
 
   private build(loaded: LoadedConfig, previous: Runtime | undefined): Promise<Runtime> {
     const { logger, metrics, clocks } = this.options;
-    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, previous, files: this.files });
+    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, onTransition: metrics.onTransition, previous, files: this.files });
   }
 }
 

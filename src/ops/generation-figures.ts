@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ExistenceChecker, HealthState } from '../blobs/types.js';
+import type { ExistenceChecker, HealthState, TransitionHook } from '../blobs/types.js';
 import type { Config } from '../config/types.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
 
@@ -98,4 +98,29 @@ export function registerGenerationFigures(registry: Registry, current: () => Met
     'Client addresses (IPv6: /64 prefixes) the rate limiter currently tracks; 0 when limits are off.',
     () => current()?.limiter?.size ?? 0,
   );
+}
+
+/** The moves a breaker makes (health.ts): each configured bucket exports all four from 0, so rate() and alerts see a first one. */
+const TRANSITIONS: ReadonlyArray<readonly [HealthState, HealthState]> = [
+  ['closed', 'open'],
+  ['open', 'half-open'],
+  ['half-open', 'closed'],
+  ['half-open', 'open'],
+];
+
+/**
+ * `bucket_state_transitions_total{bucket,from,to}`: counted by the checker's hook, which runs only
+ * when a breaker moves, so it survives reloads (a new generation starts closed, and counts on).
+ */
+export function registerBreakerTransitions(registry: Registry, current: () => MeteredGeneration | undefined): TransitionHook {
+  const counter: Counter<'bucket' | 'from' | 'to'> = new Counter({
+    name: `${PREFIX}bucket_state_transitions_total`,
+    help: 'Circuit-breaker state changes of each bucket, from and to closed, open, half-open (with --workers, summed over workers).',
+    labelNames: ['bucket', 'from', 'to'],
+    registers: [registry],
+    collect: () => {
+      for (const bucket of current()?.config.buckets ?? []) for (const [from, to] of TRANSITIONS) counter.inc({ bucket: bucket.name, from, to }, 0);
+    },
+  });
+  return (bucket, from, to) => counter.inc({ bucket, from, to });
 }

@@ -1,7 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome } from '../blobs/types.js';
-import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
+import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
+import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
+import { detached } from '../cache-figures.js';
 
 export { PREFIX, type MeteredGeneration };
 export { scrapedCounter } from './generation-figures.js';
@@ -97,6 +98,8 @@ export class EdgeMetrics {
   private readonly retiring = new Set<ExistenceChecker>();
   /** Where the generation in use is found; unset until the first one is built. */
   private generations: { readonly current: MeteredGeneration } | undefined;
+  /** Counts breaker state changes; passed to buildRuntime as `onTransition`. */
+  readonly onTransition: TransitionHook;
 
   constructor(options: MetricsOptions) {
     for (const collector of [this.requests, this.duration, this.blobRedirects, this.fallbacks, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
@@ -104,6 +107,7 @@ export class EdgeMetrics {
     }
     this.registerCacheFigures();
     registerGenerationFigures(this.registry, () => this.generations?.current);
+    this.onTransition = registerBreakerTransitions(this.registry, () => this.generations?.current);
     const registers = [this.registry];
     this.reloads = new Counter({
       name: `${PREFIX}reloads_total`,
@@ -265,7 +269,9 @@ export class EdgeMetrics {
     let label = repo;
     let byKind = this.repoCells.get(repo);
     if (byKind === undefined) {
-      if (this.repoCells.size >= MAX_REPO_SERIES) label = OTHER_REPOS;
+      // A copy: the name (at most 255 characters, classify's limit) is cut from the request
+      // target, which it would otherwise keep alive.
+      label = this.repoCells.size >= MAX_REPO_SERIES ? OTHER_REPOS : detached(repo);
       byKind = getOrCreate(this.repoCells, label, () => new Map<string, CounterCell>());
     }
     getOrCreate(byKind, kind, () => this.repoRequests.cell({ repo: label, kind })).value++;

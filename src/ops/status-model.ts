@@ -29,7 +29,7 @@ export interface BucketStatus {
   state: BucketState;
   /** How many processes see each state (1 for a single process). */
   workers_by_state: Record<string, number>;
-  /** Breaker state changes; null until the server exports them (see PLANNED_METRICS). */
+  /** Breaker state changes (`bucket_state_transitions_total`); null when a scrape has none. */
   transitions: Rate | null;
   /** Existence HEADs by result. */
   checks: Array<{ result: string } & Rate>;

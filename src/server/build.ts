@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
+import { createExistenceChecker, loadInventory, type CheckHook, type TransitionHook } from '../blobs/index.js';
 import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { createLocator } from '../geo/locator.js';
@@ -16,6 +16,8 @@ export interface BuildOptions {
   now?: () => number;
   /** Called after every existence HEAD (the metrics feed a latency histogram from it). */
   onCheck?: CheckHook;
+  /** Called when a bucket's breaker changes state (the metrics count transitions from it). */
+  onTransition?: TransitionHook;
   /** Epoch ms for signing private buckets' URLs and HEADs (tests inject one to pass an expiry). */
   wallClock?: () => number;
   /** Clock for the rate limiter (tests inject one). */
@@ -104,6 +106,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     inventory,
     now: options.now,
     onCheck: options.onCheck,
+    onTransition: options.onTransition,
     logger: generationLogger.child({ component: 'blobs' }),
     headers: { 'User-Agent': 'registry-edge' },
     signers,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createExistenceChecker } from '../../src/blobs/index.js';
 import type { CheckNote } from '../../src/blobs/types.js';
 import { get } from '../support/harness.js';
-import { scrape, scratch, startServe, value, writeConfig } from '../support/serve.js';
+import { has, post, scrape, scratch, startServe, value, writeConfig } from '../support/serve.js';
 import { startHangingBucket, startHttpBucket } from '../support/buckets.js';
 import { KEY, blobPath, checkConfig, digest, manualClock, recordingLogger, closedAfterEach } from '../support/blobs.js';
 import { until } from '../support/wait.js';
@@ -35,6 +35,7 @@ describe('bucket health (circuit breaker)', () => {
     const clock = manualClock();
     const gate = reusableGate();
     const logger = recordingLogger();
+    const moves: string[] = [];
     const bucket = track(await startHttpBucket('flaky', { status: () => 500, gate: gate.wait }));
     const checker = track(
       createExistenceChecker({
@@ -42,6 +43,7 @@ describe('bucket health (circuit breaker)', () => {
         check: checkConfig({ failure_threshold: 3, cooldown_ms: 10_000 }),
         now: clock.now,
         logger,
+        onTransition: (name, from, to) => void moves.push(`${name}: ${from} -> ${to}`),
       }),
     );
     const b = bucket.bucket;
@@ -103,6 +105,8 @@ describe('bucket health (circuit breaker)', () => {
       'half-open',
       'closed',
     ]);
+    // The hook the transitions metric counts from sees each move once, with where it came from.
+    expect(moves).toEqual(['flaky: closed -> open', 'flaky: open -> half-open', 'flaky: half-open -> open', 'flaky: open -> half-open', 'flaky: half-open -> closed']);
   });
 
   it('counts only consecutive failures: an answer in between resets the count', async () => {
@@ -319,7 +323,7 @@ describe('in-flight bound', () => {
   });
 });
 
-describe('existence_cache_skipped_total', () => {
+describe('existence_cache_skipped_total and bucket_state_transitions_total', () => {
   it('counts every request that passes over a bucket whose breaker is open', async () => {
     const dir = scratch();
     const bucket = track(await startHttpBucket('failing', { status: () => 503 }));
@@ -336,6 +340,16 @@ describe('existence_cache_skipped_total', () => {
       for (const n of [2, 3, 4]) expect((await get(edge.url, `/v2/a/blobs/${digest(n)}`)).headers.location).toBe(`https://origin.example/v2/a/blobs/${digest(n)}`);
       expect(value(await scrape(edge.admin), 'registry_edge_existence_cache_skipped_total') - before).toBe(3);
       expect(bucket.requests).toHaveLength(1);
+      // The one failed HEAD opened the breaker: one transition, the other moves exported from 0.
+      const transitions = (samples: Awaited<ReturnType<typeof scrape>>, from: string, to: string) =>
+        value(samples, 'registry_edge_bucket_state_transitions_total', { bucket: 'failing', from, to });
+      const opened = await scrape(edge.admin);
+      expect(transitions(opened, 'closed', 'open')).toBe(1);
+      expect(has(opened, 'registry_edge_bucket_state_transitions_total', { bucket: 'failing', from: 'half-open', to: 'closed' })).toBe(true);
+      expect(transitions(opened, 'half-open', 'closed')).toBe(0);
+      // A reload starts a new generation (breakers closed again); the count does not go back.
+      expect((await post(edge.admin, '/reload')).status).toBe(200);
+      expect(transitions(await scrape(edge.admin), 'closed', 'open')).toBe(1);
     } finally {
       await edge.stop();
       dir.cleanup();

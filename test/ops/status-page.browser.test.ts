@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../src/ops/status-page/page.js';
 import { ROUTE_EXPLORER_PATH, STATUS_SNAPSHOT_PATH, type StatusSnapshot } from '../../src/ops/status-model.js';
-import { chromiumTool, openBrowser, setVisibility, type BrowserSession } from '../support/browser.js';
+import { chromiumTool, collectErrors, openBrowser, setVisibility, type BrowserSession } from '../support/browser.js';
 import { runsWith } from '../support/tools.js';
 
 // The status page in a real browser (Debian's Chromium, headless), served by a small local
@@ -142,10 +142,7 @@ describe.runIf(runsWith(chromiumTool))('status page in headless Chromium', () =>
   beforeAll(async () => {
     stub = await startStubAdmin(snapshot(122.5, '2026-11-24T10:00:00.000Z'));
     browser = await openBrowser();
-    browser.page.on('pageerror', (error) => errors.push(error.message));
-    browser.page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
+    collectErrors(browser.page, errors);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();

@@ -61,3 +61,11 @@ export async function setVisibility(page: Page, state: 'visible' | 'hidden'): Pr
      document.dispatchEvent(new Event('visibilitychange'));`,
   );
 }
+
+/** Appends every script error and console error the page reports to `errors`. */
+export function collectErrors(page: Page, errors: string[]): void {
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+}
