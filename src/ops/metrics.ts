@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome } from '../blobs/types.js';
 import { PREFIX, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
+import { OriginMetrics, type OriginsOfGeneration } from './origin-metrics.js';
 
 export { PREFIX, type MeteredGeneration };
 export { adminUnauthorizedCounter, collectGarbageIfExposed, fallbackReason, geoRefreshCounter, type GenerationHoldings, type MetricsOptions, type Outcome } from './metric-parts.js';
@@ -31,6 +32,8 @@ export interface AnsweredRequest {
   readonly reason?: string | undefined;
   readonly client: { readonly provider?: string; readonly region?: string } | undefined;
   readonly durationMs: number;
+  /** The origin host a redirect to an origin chose. */
+  readonly origin?: string | undefined;
 }
 
 /** GET and HEAD are the only methods served; everything else shares one label value. */
@@ -95,7 +98,10 @@ export class EdgeMetrics {
   private readonly retiredTotals: Record<CacheCounterKey, number> = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly retiring = new Set<ExistenceChecker>();
   /** Where the generation in use is found; unset until the first one is built. */
-  private generations: { readonly current: MeteredGeneration } | undefined;
+  private generations: { readonly current: MeteredGeneration & OriginsOfGeneration } | undefined;
+  private readonly origins = new OriginMetrics(this.registry, () => this.generations?.current);
+  /** Passed to buildRuntime: the origin probe latency histogram. */
+  readonly onProbe = this.origins.onProbe;
 
   constructor(options: MetricsOptions) {
     for (const collector of [this.requests, this.duration, this.blobRedirects, this.fallbacks, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
@@ -138,7 +144,7 @@ export class EdgeMetrics {
   }
 
   /** From now on the scrape-time figures read `holder.current`, whatever a reload puts there. */
-  follow(holder: { readonly current: MeteredGeneration }): void {
+  follow(holder: { readonly current: MeteredGeneration & OriginsOfGeneration }): void {
     this.generations = holder;
   }
 
@@ -189,6 +195,7 @@ export class EdgeMetrics {
     const cell = this.requestCells.get(kind)?.get(target)?.get(status)?.[slot] ?? this.newRequestCell(kind, target, status, slot);
     cell.value++;
     (this.durationCells.get(kind) ?? this.newDurationCell(kind)).observe(record.durationMs / 1000);
+    if (record.origin !== undefined) this.origins.chose(record.origin);
     if (kind === 'blob' && status === 307) {
       const provider = record.client?.provider;
       const region = record.client?.region;
