@@ -84,10 +84,10 @@ function regionsKnown(config: Config, regions: KnownRegions): string[] {
   );
 }
 
-/** A replica is chosen by distance: one with neither a location nor a region has no place to be chosen from. */
+/** A replica is chosen by distance: one with neither a location nor a region has no place to be chosen from (regionsHaveProvider and regionsKnown check the regions). */
 function mirrorsPlaced({ origin }: Config): string[] {
   return origin.mirrors.flatMap((mirror, index) =>
-    mirror.location === undefined && (mirror.provider === undefined || mirror.regions.length === 0)
+    mirror.location === undefined && mirror.regions.length === 0
       ? [`origin.mirrors[${index}]: a replica needs coordinates: a location { lat, lon } or a provider and a region geo/regions.json lists, got ${show(mirror.url)}`]
       : [],
   );
