@@ -114,7 +114,7 @@ const originSection = v.pipe(
     }),
   }),
   // Each replica serves the same repositories: its path is origin.path unless it says otherwise.
-  v.transform((origin) => ({ ...origin, mirrors: origin.mirrors.map((m) => ({ ...m, path: m.path ?? origin.path })) })),
+  v.transform((origin) => ({ ...origin, mirrors: origin.mirrors.map(({ url, path, ...rest }) => ({ url, path: path ?? origin.path, ...rest })) })),
 );
 
 /** A bucket name (checked against the buckets by semantic.ts) or a URL, checked here. */
