@@ -7,7 +7,7 @@ import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, typ
 import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
-import { startOriginProbes, type ProbeHook, type ProbeTimers } from '../ops/origin-probe.js';
+import { startOriginProbes, type OriginProbes, type ProbeHook, type ProbeTimers } from '../ops/origin-probe.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
 import { DataFiles, type Lease } from './data-files.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
@@ -98,12 +98,6 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
-  const distanceKm = (client: ClientLocation, bucket: BucketConfig): number | undefined => {
-    const from = clientPoint(client, regions);
-    const to = bucketLocation(bucket, regions);
-    return from && to ? Math.round(haversineKm(from, to)) : undefined;
-  };
-
   const checker = createExistenceChecker({
     key: config.blobs.key,
     check: config.blobs.check,
@@ -121,7 +115,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     rank,
     signing: { signers, wallClock, regions },
     checker,
-    distanceKm,
+    distanceKm: distanceFor(regions),
     limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),
     logger: generationLogger,
     geo: {
@@ -137,16 +131,30 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     },
   });
   // Started last, so a generation that failed to build has no probes to stop.
+  const probes = probeReplicas(rt, generationLogger, options);
+  return rt;
+}
+
+/** The generation's origin replica probes, writing the health its plan reads. */
+function probeReplicas(rt: Runtime, logger: Logger, options: BuildOptions): OriginProbes {
   const { replicas, states } = rt.plan.origins;
-  const probes = startOriginProbes({
+  return startOriginProbes({
     origins: replicas,
     states,
-    settings: config.origin.probe,
-    logger: generationLogger.child({ component: 'origins' }),
+    settings: rt.config.origin.probe,
+    logger: logger.child({ component: 'origins' }),
     onProbe: options.onProbe,
     timers: options.probeTimers,
   });
-  return rt;
+}
+
+/** Great-circle distance from a client to a bucket, for `explain`. */
+function distanceFor(regions: RegionCoordinates): (client: ClientLocation, bucket: BucketConfig) => number | undefined {
+  return (client, bucket) => {
+    const from = clientPoint(client, regions);
+    const to = bucketLocation(bucket, regions);
+    return from && to ? Math.round(haversineKm(from, to)) : undefined;
+  };
 }
 
 /** An inventory's cost in memory, estimated by its size on disk (each digest is held as a string). */
