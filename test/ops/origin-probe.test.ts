@@ -72,11 +72,12 @@ describe('origin probes', () => {
     const states = new OriginStates(1);
     const timers = new ManualProbeTimers();
     const probes = startOriginProbes({ origins: [origin(urls.silent, 0)], states, settings: { ...settings, timeout_ms: 60_000 }, logger: createLogger('silent'), timers });
-    const round = timers.round().catch((error: Error) => error);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const before = paths.length;
+    expect(timers.fire()).toBe(1);
+    while (paths.length === before) await new Promise((resolve) => setImmediate(resolve));
     probes.stop();
+    await new Promise((resolve) => setImmediate(resolve));
     expect(timers.scheduled).toBe(0);
     expect(states.isUp(0)).toBe(true);
-    void round;
   });
 });

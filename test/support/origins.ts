@@ -81,13 +81,18 @@ export class ManualProbeTimers implements ProbeTimers {
     return this.pending.size;
   }
 
-  /** Runs one probe of every replica and resolves once all of them have settled. */
-  async round(): Promise<void> {
+  /** Starts every due probe at once, without waiting for any; returns how many. */
+  fire(): number {
     const due = [...this.pending.values()];
-    const expected = this.pending.size;
     this.pending.clear();
     this.clock += 5;
     for (const run of due) run();
+    return due.length;
+  }
+
+  /** Runs one probe of every replica and resolves once all of them have settled. */
+  async round(): Promise<void> {
+    const expected = this.fire();
     const deadline = Date.now() + 10_000;
     while (this.pending.size < expected) {
       if (Date.now() > deadline) throw new Error(`probes did not settle: ${this.pending.size} of ${expected} rescheduled`);
