@@ -25,6 +25,8 @@ export interface FrontDoorSetup {
   listen?: Record<string, unknown>;
   /** `blobs.inventory`: digests known to be in the buckets, redirected without a HEAD. */
   inventory?: string;
+  /** Top-level sections that replace the ones built here (`origin` with `mirrors`, `routing`). */
+  sections?: Record<string, unknown>;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
@@ -45,6 +47,7 @@ export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> 
     // Port 0: several front doors run at once and must not fight over the default admin port.
     admin: { host: '127.0.0.1', port: 0 },
     log: { level: 'info', client_ip: 'full' },
+    ...setup.sections,
   };
 }
 
