@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import process from 'node:process';
 import YAML from 'yaml';
 import { parseArgs, USAGE } from './lib/args.js';
-import { buildLocations, locationCandidates, prepareGeo, sizeOf } from './lib/geo-prep.js';
+import { buildLocations, bundledCityBytes, locationCandidates, prepareGeo, sizeOf } from './lib/geo-prep.js';
 import { buildScenarios, benchConfig } from './lib/scenarios.js';
 import { startBucketServer } from './lib/bucket-server.js';
 import { startLoadGenerator } from './lib/loadgen.js';
@@ -60,6 +60,17 @@ function embeddedDefaultConfig(tmp, rangesFile) {
   const file = join(tmp, 'embedded-default.yaml');
   writeFileSync(file, YAML.stringify(doc));
   return file;
+}
+
+/**
+ * City data a scenario's server holds: S3g's compact file; S2r's too when there is one (its
+ * `routing.origins: nearest` loads geolocation), else the bundled DB-IP files.
+ * @param {string} variant @param {string | undefined} locationsFile
+ */
+function cityBytes(variant, locationsFile) {
+  if (variant === 'nearest') return locationsFile ? sizeOf(locationsFile) : 0;
+  if (variant === 'replicas') return locationsFile ? sizeOf(locationsFile) : bundledCityBytes();
+  return 0;
 }
 
 /**
@@ -133,8 +144,8 @@ async function main(options) {
 
   try {
     const geo = await prepareGeo({ root: ROOT, tmp, compile: realEdge, warnings, ranges: options.ranges, say });
-    const locations = realEdge && options.scenarios.includes('S3g') ? findLocations(options, geo.feedDir) : undefined;
-    if (locations?.skip) {
+    const locations = realEdge && (options.scenarios.includes('S3g') || options.scenarios.includes('S2r')) ? findLocations(options, geo.feedDir) : undefined;
+    if (locations?.skip && options.scenarios.includes('S3g')) {
       warnings.push(locations.skip);
       say(locations.skip);
     }
@@ -185,7 +196,7 @@ async function main(options) {
         const top = result.profile?.byPackage.slice(0, 5).map((/** @type {any} */ p) => `${p.name} ${(p.share * 100).toFixed(0)}%`).join(', ');
         if (top) say(`${scenario.id} profile: ${top}`);
       }
-      result.geoBytes = geo.rangesBytes + (scenario.config === 'nearest' && locations?.file ? sizeOf(locations.file) : 0);
+      result.geoBytes = geo.rangesBytes + cityBytes(scenario.config, locations?.file);
       scenarioResults.push(result);
     }
     await cleanup();

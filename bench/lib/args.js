@@ -8,7 +8,7 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --connections N     connections of the flat-out (closed-loop) rounds (default 50)
   --startup-runs N    start-up measurements per server (default 5; --quick: 2)
   --quick             fast smoke run with the defaults above
-  --scenarios LIST    subset of S1,S2,S3,S3n,S3s,S3g,S4,S5 (default all)
+  --scenarios LIST    subset of S1,S2,S2c,S2r,S3,S3n,S3s,S3g,S4,S5 (default all)
   --layers LIST       subset of raw,hono,edge-silent,edge-info (default all)
   --node PATH         node binary every server runs on (default: the one running the bench)
   --compare-node PATH also run every layer on this node binary, in the same rounds
@@ -40,7 +40,7 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --help              this text
 `;
 
-export const SCENARIO_IDS = ['S1', 'S2', 'S3', 'S3n', 'S3s', 'S3g', 'S4', 'S5'];
+export const SCENARIO_IDS = ['S1', 'S2', 'S2c', 'S2r', 'S3', 'S3n', 'S3s', 'S3g', 'S4', 'S5'];
 export const LAYER_IDS = ['raw', 'hono', 'edge-silent', 'edge-info'];
 
 const VALUED = new Set([

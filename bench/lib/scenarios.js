@@ -18,6 +18,14 @@ export const BUCKET_REGIONS = [
   'sa-east-1', 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2',
 ];
 export const DEFAULT_BUCKET = 'default';
+/** registry.k8s.io's twenty Artifact Registry regions: S2r's origin replicas (issue 15). */
+export const REPLICA_REGIONS = [
+  'asia-east1', 'asia-northeast1', 'asia-northeast2', 'asia-south1', 'australia-southeast1', 'europe-north1',
+  'europe-southwest1', 'europe-west1', 'europe-west2', 'europe-west4', 'europe-west8', 'europe-west9',
+  'southamerica-west1', 'us-central1', 'us-east1', 'us-east4', 'us-east5', 'us-south1', 'us-west1', 'us-west2',
+];
+/** The replica nearest AWS eu-west-3 (Paris): where S2r's client must be sent. */
+export const S2R_REPLICA = 'gcp-europe-west9';
 
 const USER_AGENT = 'containerd/v2.0.4';
 const MANIFEST_ACCEPT = [
@@ -71,7 +79,7 @@ export const ARCHEIO_DEFAULT_REGIONS = ['us-gov-west-1', 'us-gov-east-1', 'GLOBA
  * no such rule, or needs a client it can route to loopback), or why it sits the scenario out.
  * @typedef {{ status: number, location?: string, signed?: boolean }} Expectation
  * @typedef {{ request: BenchRequest, expect: Expectation }} CheckedRequest
- * @typedef {'base' | 'networks' | 'signed' | 'nearest'} ConfigVariant
+ * @typedef {'base' | 'networks' | 'signed' | 'nearest' | 'replicas'} ConfigVariant
  * @typedef {{ requests: CheckedRequest[], note: string } | { skip: string }} ArcheioPlan
  * @typedef {{ id: string, title: string, describe: string, requests: CheckedRequest[], rotate: boolean, warmsCache: boolean, config: ConfigVariant, openLoop: boolean, archeio: ArcheioPlan }} Scenario
  */
@@ -142,11 +150,35 @@ export function buildScenarios({ entries }) {
     : { skip: `no AWS address in ${ARCHEIO_DEFAULT_REGIONS.join('/')} in the feed` };
   const manifest = { request: get('/v2/pause/manifests/3.9', undefined, { accept: MANIFEST_ACCEPT }), expect: { status: 307, location: 'origin' } };
   const ping = { request: get('/v2/'), expect: { status: 200 } };
+  // S2c and S2r: the same manifest request from a located client, without and with replicas.
+  const clientManifest = get('/v2/pause/manifests/3.9', s3Ip, { accept: MANIFEST_ACCEPT });
 
   /** @type {Scenario[]} */
   const scenarios = [
     { id: 'S1', title: 'ping', describe: 'GET /v2/', requests: [ping], rotate: false, warmsCache: false, config: 'base', openLoop: false, archeio: { requests: [ping], note: 'same request' } },
     { id: 'S2', title: 'manifest redirect', describe: 'GET /v2/pause/manifests/3.9 → origin', requests: [manifest], rotate: false, warmsCache: false, config: 'base', openLoop: true, archeio: { requests: [manifest], note: 'same request' } },
+    {
+      id: 'S2c',
+      title: 'manifest redirect, located client',
+      describe: `GET /v2/pause/manifests/3.9 from an AWS ${S3_REGION} address (X-Forwarded-For), no origin replicas → origin`,
+      requests: [{ request: clientManifest, expect: { status: 307, location: 'origin' } }],
+      rotate: false,
+      warmsCache: false,
+      config: 'base',
+      openLoop: false,
+      archeio: { requests: [{ request: clientManifest, expect: { status: 307, location: 'origin' } }], note: 'same request' },
+    },
+    {
+      id: 'S2r',
+      title: 'manifest redirect, twenty replicas',
+      describe: `the S2c request with the twenty registry.k8s.io regions as \`origin.mirrors\` and \`routing.origins: nearest\` → the ${S2R_REPLICA} replica`,
+      requests: [{ request: clientManifest, expect: { status: 307, location: `replica:${S2R_REPLICA}` } }],
+      rotate: false,
+      warmsCache: false,
+      config: 'replicas',
+      openLoop: false,
+      archeio: { skip: 'archeio has one origin per process' },
+    },
     {
       id: 'S3',
       title: 'blob via provider region',
@@ -270,14 +302,17 @@ export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', loc
     });
   }
   if (variant === 'nearest' && !locationsFile) throw new Error('the nearest variant needs the compact city file');
+  // Each replica is a path on the bucket server, which answers their `/v2/` probes with 200.
+  const mirrors = REPLICA_REGIONS.map((region) => ({ url: `${bucketUrl}/gcp-${region}`, provider: 'gcp', regions: [region] }));
   return {
     // Idle keep-alive connections survive between rounds, as with the two baselines.
     listen: { host: '127.0.0.1', port, keep_alive_timeout_ms: 60_000 },
-    origin: { url: bucketUrl, path: '' },
+    origin: variant === 'replicas' ? { url: bucketUrl, path: '', mirrors } : { url: bucketUrl, path: '' },
     signatures: { url: '' },
     client_ip: { trusted_hops: TRUSTED_HOPS },
-    geo: variant === 'nearest' ? { ranges: rangesFile, locations: [locationsFile] } : { ranges: rangesFile },
+    geo: variant === 'nearest' || (variant === 'replicas' && locationsFile) ? { ranges: rangesFile, locations: [locationsFile] } : { ranges: rangesFile },
     ...(variant === 'nearest' ? { routing: { others: 'nearest' } } : {}),
+    ...(variant === 'replicas' ? { routing: { origins: 'nearest' } } : {}),
     blobs: {
       key: BLOB_KEY,
       // Long negative TTL: S4 must stay "negative cache warm" across all its rounds.
@@ -310,6 +345,9 @@ export function judgeAnswer(expect, answer, bucketUrl) {
   if (expect.location === 'any-bucket' && !bucketName) return `Location ${location || '(none)'}, expected a bucket`;
   if (expect.location.startsWith('bucket-except:') && (!bucketName || bucketName === expect.location.slice('bucket-except:'.length))) {
     return `Location ${location || '(none)'}, expected a bucket other than ${expect.location.slice('bucket-except:'.length)}`;
+  }
+  if (expect.location.startsWith('replica:') && !location.startsWith(`${bucketUrl}/${expect.location.slice('replica:'.length)}/v2/`)) {
+    return `Location ${location || '(none)'}, expected the origin replica ${expect.location.slice('replica:'.length)}`;
   }
   if (expect.location.startsWith('bucket:') && bucketName !== expect.location.slice('bucket:'.length)) {
     return `Location ${location || '(none)'}, expected bucket ${expect.location.slice('bucket:'.length)}`;

@@ -21,6 +21,7 @@ export const KNOWN_PROVIDERS = ['aws', 'gcp', 'azure', 'oracle'] as const;
 export const logLevel = choice(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 export const clientIpLogging = choice(['truncated', 'full', 'none']);
 export const othersRouting = choice(['default', 'nearest']);
+export const originsRouting = choice(['primary', 'nearest']);
 
 const MAX_MS = 3_600_000;
 const PATH_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
@@ -92,6 +93,30 @@ export function bucketSchema(folder: string) {
 
 export type BucketSchema = ReturnType<typeof bucketSchema>;
 
+/** A replica of the origin (same repositories, another host); `path` left out means origin.path. */
+const mirrorSchema = mapping({
+  url: requiredUrl(),
+  path: v.optional(v.pipe(v.nullable(originPath), v.transform(unset))),
+  provider: v.optional(v.pipe(v.nullable(v.string(expected('a string'))), v.transform(unset), v.optional(knownProvider))),
+  regions: list(v.pipe(v.string(expected('a region name')), v.nonEmpty(expected('a region name')))),
+  location: v.optional(v.pipe(v.nullable(latLon), v.transform(unset))),
+});
+
+const originSection = v.pipe(
+  section({
+    url: requiredUrl(),
+    path: v.nullish(originPath, ''),
+    mirrors: v.nullish(v.array(mirrorSchema, expected('a list of origin replicas')), []),
+    probe: section({
+      interval_ms: int(100, MAX_MS, 5_000),
+      timeout_ms: int(10, 60_000, 2_000),
+      failures: int(1, 100, 2),
+    }),
+  }),
+  // Each replica serves the same repositories: its path is origin.path unless it says otherwise.
+  v.transform((origin) => ({ ...origin, mirrors: origin.mirrors.map(({ url, path, ...rest }) => ({ url, path: path ?? origin.path, ...rest })) })),
+);
+
 /** A bucket name (checked against the buckets by semantic.ts) or a URL, checked here. */
 const bucketOrUrl = v.pipe(
   v.string(expected('a string')),
@@ -135,7 +160,7 @@ export function configSchema(context: SchemaContext) {
       shutdown_timeout_ms: int(0, MAX_MS, 5_000),
       tls: tlsSchema(context.folder),
     }),
-    origin: section({ url: requiredUrl(), path: v.nullish(originPath, '') }),
+    origin: originSection,
     signatures: section({ url: optionalUrl() }),
     info_url: optionalUrl(true),
     privacy_url: optionalUrl(true),
@@ -145,7 +170,7 @@ export function configSchema(context: SchemaContext) {
       locations: list(file(context.folder)),
       refresh: v.nullish(duration(60_000, '1m'), ''),
     }),
-    routing: section({ others: v.nullish(othersRouting, 'default') }),
+    routing: section({ others: v.nullish(othersRouting, 'default'), origins: v.nullish(originsRouting, 'primary') }),
     blobs: section({
       key: v.nullish(keyTemplate, '/containers/images/{digest}'),
       candidates: int(1, 16, 2),

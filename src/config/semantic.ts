@@ -42,27 +42,63 @@ function uniqueBucketNames({ buckets }: Config): string[] {
   });
 }
 
-function regionsHaveProvider({ buckets }: Config): string[] {
-  return buckets.flatMap((bucket, index) =>
-    bucket.provider === undefined && bucket.regions.length > 0
-      ? [`buckets[${index}].regions: regions need a provider (${KNOWN_PROVIDERS.join(', ')}), got ${show(bucket.regions)}`]
-      : [],
+/** Buckets and origin replicas are both placed by provider, regions and location. */
+interface Placed {
+  provider?: string | undefined;
+  regions: string[];
+  location?: unknown;
+}
+
+function placedLists({ buckets, origin }: Config): Array<[field: string, items: readonly Placed[], noun: string]> {
+  return [
+    ['buckets', buckets, 'bucket'],
+    ['origin.mirrors', origin.mirrors, 'replica'],
+  ];
+}
+
+function regionsHaveProvider(config: Config): string[] {
+  return placedLists(config).flatMap(([field, items]) =>
+    items.flatMap((item, index) =>
+      item.provider === undefined && item.regions.length > 0
+        ? [`${field}[${index}].regions: regions need a provider (${KNOWN_PROVIDERS.join(', ')}), got ${show(item.regions)}`]
+        : [],
+    ),
   );
 }
 
 /**
- * A region geo/regions.json does not know has no location, so the bucket could not be ranked
- * by distance, and is most often a typo; a bucket with its own `location` needs none.
+ * A region geo/regions.json does not know has no location, so the bucket or replica could not
+ * be ranked by distance, and is most often a typo; one with its own `location` needs none.
  */
-function regionsKnown({ buckets }: Config, regions: KnownRegions): string[] {
-  return buckets.flatMap((bucket, index) => {
-    if (bucket.provider === undefined || bucket.location !== undefined || bucket.regions.length === 0) return [];
-    const known = regions(bucket.provider);
-    return bucket.regions.flatMap((region, n) =>
-      known?.has(region)
-        ? []
-        : [`buckets[${index}].regions[${n}]: expected a region geo/regions.json lists for ${bucket.provider} (or a location on the bucket), got ${show(region)}`],
-    );
+function regionsKnown(config: Config, regions: KnownRegions): string[] {
+  return placedLists(config).flatMap(([field, items, noun]) =>
+    items.flatMap((item, index) => {
+      if (item.provider === undefined || item.location !== undefined || item.regions.length === 0) return [];
+      const known = regions(item.provider);
+      return item.regions.flatMap((region, n) =>
+        known?.has(region)
+          ? []
+          : [`${field}[${index}].regions[${n}]: expected a region geo/regions.json lists for ${item.provider} (or a location on the ${noun}), got ${show(region)}`],
+      );
+    }),
+  );
+}
+
+/** A replica is chosen by distance: one with neither a location nor a region has no place to be chosen from (regionsHaveProvider and regionsKnown check the regions). */
+function mirrorsPlaced({ origin }: Config): string[] {
+  return origin.mirrors.flatMap((mirror, index) =>
+    mirror.location === undefined && mirror.regions.length === 0
+      ? [`origin.mirrors[${index}]: a replica needs coordinates: a location { lat, lon } or a provider and a region geo/regions.json lists, got ${show(mirror.url)}`]
+      : [],
+  );
+}
+
+function uniqueMirrorUrls({ origin }: Config): string[] {
+  const seen = new Set<string>();
+  return origin.mirrors.flatMap((mirror, index) => {
+    const duplicate = seen.has(mirror.url);
+    seen.add(mirror.url);
+    return duplicate ? [`origin.mirrors[${index}].url: expected each replica once, got ${show(mirror.url)}`] : [];
   });
 }
 
@@ -76,8 +112,10 @@ const CHECKS: readonly SemanticCheck[] = [
   { reads: ['listen'], problems: timeoutsInOrder },
   { reads: ['listen', 'admin'], problems: portsApart },
   { reads: ['buckets'], problems: uniqueBucketNames },
-  { reads: ['buckets'], problems: regionsHaveProvider },
-  { reads: ['buckets'], problems: regionsKnown },
+  { reads: ['buckets', 'origin'], problems: regionsHaveProvider },
+  { reads: ['buckets', 'origin'], problems: regionsKnown },
+  { reads: ['origin'], problems: mirrorsPlaced },
+  { reads: ['origin'], problems: uniqueMirrorUrls },
   { reads: ['buckets', 'default_bucket'], problems: defaultBucketKnown },
 ];
 

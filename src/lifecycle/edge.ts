@@ -21,7 +21,7 @@ export interface EdgeOptions {
   logger: Logger;
   metrics: EdgeMetrics;
   /** Clocks for the existence cache and the rate limiter (tests inject them). */
-  clocks?: Pick<BuildOptions, 'now' | 'limiterClock' | 'wallClock'>;
+  clocks?: Pick<BuildOptions, 'now' | 'limiterClock' | 'wallClock' | 'probeTimers'>;
   /** A reload put a new generation in use (a worker tells its primary, for /readyz). */
   onGeneration?: (status: GenerationStatus) => void;
 }
@@ -156,7 +156,7 @@ export class EdgeRole implements Role {
 
   private build(loaded: LoadedConfig, previous: Runtime | undefined): Promise<Runtime> {
     const { logger, metrics, clocks } = this.options;
-    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, onTransition: metrics.onTransition, previous, files: this.files });
+    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, onTransition: metrics.onTransition, onProbe: metrics.onProbe, previous, files: this.files });
   }
 }
 

@@ -1,8 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
 import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
-import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
+import { CounterCell, getOrCreate, HistogramCell, METHOD_LABELS, methodSlot, register, TallyCounter, TallyHistogram } from './tally.js';
 import { detached } from '../cache-figures.js';
+import { OriginMetrics, type OriginsOfGeneration } from './origin-metrics.js';
 
 export { PREFIX, type MeteredGeneration };
 export { scrapedCounter } from './generation-figures.js';
@@ -33,21 +34,8 @@ export interface AnsweredRequest {
   readonly reason?: string | undefined;
   readonly client: { readonly provider?: string; readonly region?: string } | undefined;
   readonly durationMs: number;
-}
-
-/** GET and HEAD are the only methods served; everything else shares one label value. */
-function methodSlot(method: string): 0 | 1 | 2 {
-  return method === 'GET' ? 0 : method === 'HEAD' ? 1 : 2;
-}
-const METHOD_LABELS = ['GET', 'HEAD', 'other'] as const;
-
-function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = create();
-    map.set(key, value);
-  }
-  return value;
+  /** The origin host a redirect to an origin chose. */
+  readonly origin?: string | undefined;
 }
 
 /**
@@ -97,9 +85,12 @@ export class EdgeMetrics {
   private readonly retiredTotals: Record<CacheCounterKey, number> = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly retiring = new Set<ExistenceChecker>();
   /** Where the generation in use is found; unset until the first one is built. */
-  private generations: { readonly current: MeteredGeneration } | undefined;
+  private generations: { readonly current: MeteredGeneration & OriginsOfGeneration } | undefined;
   /** Counts breaker state changes; passed to buildRuntime as `onTransition`. */
   readonly onTransition: TransitionHook;
+  private readonly origins = new OriginMetrics(this.registry, () => this.generations?.current);
+  /** Passed to buildRuntime: the origin probe latency histogram. */
+  readonly onProbe = this.origins.onProbe;
 
   constructor(options: MetricsOptions) {
     for (const collector of [this.requests, this.duration, this.blobRedirects, this.fallbacks, this.repoRequests, this.checks, this.checkDuration, this.signingFailures]) {
@@ -143,7 +134,7 @@ export class EdgeMetrics {
   }
 
   /** From now on the scrape-time figures read `holder.current`, whatever a reload puts there. */
-  follow(holder: { readonly current: MeteredGeneration }): void {
+  follow(holder: { readonly current: MeteredGeneration & OriginsOfGeneration }): void {
     this.generations = holder;
   }
 
@@ -194,6 +185,7 @@ export class EdgeMetrics {
     const cell = this.requestCells.get(kind)?.get(target)?.get(status)?.[slot] ?? this.newRequestCell(kind, target, status, slot);
     cell.value++;
     (this.durationCells.get(kind) ?? this.newDurationCell(kind)).observe(record.durationMs / 1000);
+    if (record.origin !== undefined) this.origins.chose(record.origin);
     if (kind === 'blob' && status === 307) {
       const provider = record.client?.provider;
       const region = record.client?.region;

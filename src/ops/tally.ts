@@ -123,3 +123,19 @@ export class TallyHistogram extends Collector<HistogramCell> {
 export function register(registry: Registry, collector: TallyCounter | TallyHistogram): void {
   registry.registerMetric(collector as unknown as Metric);
 }
+
+/** GET and HEAD are the only methods served; everything else shares one label value. */
+export function methodSlot(method: string): 0 | 1 | 2 {
+  return method === 'GET' ? 0 : method === 'HEAD' ? 1 : 2;
+}
+export const METHOD_LABELS = ['GET', 'HEAD', 'other'] as const;
+
+/** The value at `key`, made and stored on first use: request-path cells are found, not rebuilt. */
+export function getOrCreate<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
+}

@@ -1,6 +1,7 @@
 import type { OciErrorCode, Route, RouteKind } from './classify.js';
 import type { ClientLocation } from '../geo/types.js';
 import { originUrl, type RoutingPlan } from './plan.js';
+import type { PlannedOrigin } from './origin-choice.js';
 
 /** What the log line and the metrics call a request: its route, or why it never got one. */
 export type AnswerKind = RouteKind | 'method_not_allowed';
@@ -20,6 +21,8 @@ export interface RedirectAnswer {
   readonly client: ClientLocation | undefined;
   /** Why a blob went to the origin rather than to a bucket; undefined otherwise. */
   readonly reason: string | undefined;
+  /** The host of the origin replica (or primary) it points at; undefined when it points elsewhere. */
+  readonly origin: string | undefined;
 }
 
 export interface PingAnswer {
@@ -56,8 +59,9 @@ export function redirect(
   repo: string | undefined,
   client?: ClientLocation,
   reason?: string,
+  origin?: string,
 ): RedirectAnswer {
-  return { type: 'redirect', kind, location, target, repo, client, reason };
+  return { type: 'redirect', kind, location, target, repo, client, reason, origin };
 }
 
 export function refusal(kind: AnswerKind, status: number, code: OciErrorCode | undefined, message: string, repo?: string): ErrorAnswer {
@@ -75,18 +79,23 @@ const CATALOG = refusal('catalog', 404, 'UNSUPPORTED', 'catalog listing is not s
 const TOO_LONG = refusal('too_long', 414, 'UNSUPPORTED', 'request target too long');
 const PING: PingAnswer = { type: 'ping', kind: 'ping' };
 
-export function decide(route: StaticRoute, plan: RoutingPlan): Answer {
+/**
+ * The answer for every route but a blob's. Manifests, tags and referrers go to `origin`: the
+ * replica chosen for the client (request.ts), the primary when none is configured or the
+ * client could not be placed. `client` is where that choice placed it, for the log line.
+ */
+export function decide(route: StaticRoute, plan: RoutingPlan, origin: PlannedOrigin = plan.origins.primary, client?: ClientLocation): Answer {
   switch (route.kind) {
     case 'ping':
       return PING;
     case 'manifest':
-      return route.signature
-        ? redirect('manifest', originUrl(plan.signaturesPrefix, route.name, `manifests/${route.reference}`), plan.config.signatures.url === '' ? 'origin' : 'signatures', route.name)
-        : redirect('manifest', originUrl(plan.originPrefix, route.name, `manifests/${route.reference}`), 'origin', route.name);
+      return route.signature && plan.signaturesPrefix !== ''
+        ? redirect('manifest', originUrl(plan.signaturesPrefix, route.name, `manifests/${route.reference}`), 'signatures', route.name, client)
+        : toOrigin('manifest', origin, route.name, `manifests/${route.reference}`, client);
     case 'tags':
-      return redirect('tags', originUrl(plan.originPrefix, route.name, `tags/list${route.query}`), 'origin', route.name);
+      return toOrigin('tags', origin, route.name, `tags/list${route.query}`, client);
     case 'referrers':
-      return redirect('referrers', originUrl(plan.originPrefix, route.name, `referrers/${route.digest}${route.query}`), 'origin', route.name);
+      return toOrigin('referrers', origin, route.name, `referrers/${route.digest}${route.query}`, client);
     case 'root':
       return plan.config.info_url === '' ? NO_INFO : redirect('root', plan.config.info_url, 'info', undefined);
     case 'privacy':
@@ -102,6 +111,10 @@ export function decide(route: StaticRoute, plan: RoutingPlan): Answer {
     case 'not_found':
       return NOT_FOUND;
   }
+}
+
+function toOrigin(kind: AnswerKind, origin: PlannedOrigin, name: string, rest: string, client: ClientLocation | undefined): RedirectAnswer {
+  return redirect(kind, originUrl(origin.prefix, name, rest), 'origin', name, client, undefined, origin.host);
 }
 
 /** The OCI distribution-spec error document. */

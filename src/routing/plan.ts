@@ -3,7 +3,9 @@ import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { BoundedMemo } from '../cache-figures.js';
 import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
+import type { RegionCoordinates } from '../geo/nearest.js';
 import { newCandidateCache, type Candidate } from './candidates.js';
+import { planOrigins, registryPrefix, type OriginTable } from './origin-table.js';
 
 /**
  * Bound on the signed URLs one private bucket keeps per signing window: about 40,000 URLs of
@@ -34,8 +36,10 @@ export interface RoutingPlan {
   readonly config: Config;
   /** `origin.url/v2/[origin.path/]`: every origin Location starts with it. */
   readonly originPrefix: string;
-  /** Same for the signature upstream; equals originPrefix when unset. */
+  /** Same for the signature upstream; empty when unset (signatures then go to the chosen origin). */
   readonly signaturesPrefix: string;
+  /** The primary origin, its replicas, their health and the memo of who goes where. */
+  readonly origins: OriginTable;
   readonly buckets: readonly PlannedBucket[];
   readonly networkBuckets: readonly PlannedBucket[];
   readonly originProviders: ReadonlySet<string>;
@@ -58,10 +62,8 @@ export interface PlanExtras {
   /** Bucket name → signer of the private buckets. */
   signers?: ReadonlyMap<string, BlobSigner>;
   wallClock?: () => number;
-}
-
-function registryPrefix(url: string, path: string): string {
-  return `${url}/v2/${path === '' ? '' : `${path}/`}`;
+  /** Region coordinates, to place origin replicas by their region and clients by theirs. */
+  regions?: RegionCoordinates;
 }
 
 export function planBucket(bucket: BucketConfig, key: string, signer?: BlobSigner): PlannedBucket {
@@ -100,11 +102,12 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
       buckets.find((b) => b.name === config.default_bucket) ??
       planBucket({ name: 'default', url: config.default_bucket, regions: [], networks: [] }, config.blobs.key);
   }
-  const originPrefix = registryPrefix(config.origin.url, config.origin.path);
+  const origins = planOrigins(config, extras.regions);
   return {
     config,
-    originPrefix,
-    signaturesPrefix: config.signatures.url === '' ? originPrefix : registryPrefix(config.signatures.url, config.origin.path),
+    originPrefix: origins.primary.prefix,
+    signaturesPrefix: config.signatures.url === '' ? '' : registryPrefix(config.signatures.url, config.origin.path),
+    origins,
     buckets,
     networkBuckets: buckets.filter((b) => b.networks.size > 0),
     originProviders: new Set(Object.keys(config.providers)),
@@ -121,7 +124,7 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
 
 /** Every host a Location may point at: what `registry-edge hosts` prints for egress allow-lists. */
 export function redirectHosts(plan: RoutingPlan): string[] {
-  const urls = [plan.config.origin.url, plan.config.signatures.url, ...plan.buckets.map((b) => b.config.url)];
+  const urls = [plan.config.origin.url, ...plan.origins.replicas.map((r) => r.url), plan.config.signatures.url, ...plan.buckets.map((b) => b.config.url)];
   if (plan.defaultBucket) urls.push(plan.defaultBucket.config.url);
   const hosts = new Set<string>();
   for (const url of urls) if (url !== '') hosts.add(new URL(url).host);

@@ -1,12 +1,12 @@
 import { parseForwardedEntry, type ClientIpResult } from '../net/client-ip.js';
 import { classify } from './classify.js';
-import { decide, isReadMethod, METHOD_NOT_ALLOWED, refusal, type Answer, type AnswerKind } from './decide.js';
-import { routeBlob, type BlobRouting, type BlobTrace } from './route-blob.js';
+import { decide, isReadMethod, METHOD_NOT_ALLOWED, refusal, type Answer, type AnswerKind, type StaticRoute } from './decide.js';
+import { chooseOrigin, routeBlob, type BlobRouting, type BlobTrace } from './route-blob.js';
 
 /**
- * Where the client's address comes from. Asked only when the answer depends on it (blobs), so
- * a manifest request never parses X-Forwarded-For; the server's implementation remembers the
- * result for its log line.
+ * Where the client's address comes from. Asked only when the answer depends on it (blobs, and
+ * manifests when origin replicas are configured), so otherwise a manifest request never parses
+ * X-Forwarded-For; the server's implementation remembers the result for its log line.
  */
 export interface ClientAddress {
   clientIp(): ClientIpResult;
@@ -18,7 +18,7 @@ export interface DecisionTrace extends BlobTrace {
 }
 
 export function newTrace(): DecisionTrace {
-  return { route: undefined, ip: undefined, digest: undefined, located: undefined, candidates: [], checks: [] };
+  return { route: undefined, ip: undefined, digest: undefined, located: undefined, candidates: [], checks: [], origin: undefined };
 }
 
 /**
@@ -40,10 +40,31 @@ export function decideRequest(
   }
   const route = classify(target);
   if (trace !== undefined) trace.route = route.kind;
-  if (route.kind !== 'blob') return decide(route, rt.plan);
+  if (route.kind !== 'blob') return rt.plan.origins.replicas.length === 0 || !ORIGIN_ROUTES.has(route.kind) ? decide(route, rt.plan) : toChosenOrigin(rt, route, client, trace);
   const ip = client.clientIp();
   if (!ip.ok) return refusal('blob', 400, 'UNSUPPORTED', `cannot determine the client address: ${ip.reason}`, route.name);
   return routeBlob(rt, route.name, route.digest, ip.ip, ip.family, trace);
+}
+
+const ORIGIN_ROUTES: ReadonlySet<AnswerKind> = new Set(['manifest', 'tags', 'referrers']);
+
+/**
+ * A manifest, tag list or referrers request with replicas configured: to the replica chosen
+ * for where the client is. An address that cannot be read (a health check without
+ * X-Forwarded-For) goes to the primary: never a 400 on manifests.
+ */
+function toChosenOrigin(rt: BlobRouting, route: StaticRoute, client: ClientAddress, trace: DecisionTrace | undefined): Answer {
+  const ip = client.clientIp();
+  if (!ip.ok) {
+    if (trace !== undefined) trace.origin = { host: rt.plan.origins.primary.host, reason: 'unknown-client' };
+    return decide(route, rt.plan);
+  }
+  const located = rt.locator.locate(ip.ip);
+  if (trace !== undefined) {
+    trace.ip = ip.ip;
+    trace.located = located;
+  }
+  return decide(route, rt.plan, chooseOrigin(rt.plan, located, trace), located);
 }
 
 /**

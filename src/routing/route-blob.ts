@@ -4,6 +4,8 @@ import type { CheckNote, ExistenceChecker, Presence } from '../blobs/types.js';
 import { bucketLocation, originUrl, type RoutingPlan } from './plan.js';
 import { blobCandidates, type Candidate } from './candidates.js';
 import { redirect, type RedirectAnswer } from './decide.js';
+import type { OriginReason, PlannedOrigin } from './origin-choice.js';
+import { chosenOrigin, originPreferenceFor } from './origin-table.js';
 
 /** What blob routing reads from a runtime generation. */
 export interface BlobRouting {
@@ -27,6 +29,19 @@ export interface BlobTrace {
   located: ClientLocation | undefined;
   candidates: readonly Candidate[];
   checks: CheckTrace[];
+  /** The origin replica chosen, when the answer went to an origin, and why. */
+  origin: { host: string; reason: OriginReason | 'failover' | 'unknown-client' } | undefined;
+}
+
+/** The origin for this client now; with a trace, also why (failover when its best replica is down). */
+export function chooseOrigin(plan: RoutingPlan, client: ClientLocation, trace?: BlobTrace): PlannedOrigin {
+  const origin = chosenOrigin(plan.origins, client);
+  if (trace !== undefined) {
+    const preference = originPreferenceFor(plan.origins, client);
+    const best = preference.order[0];
+    trace.origin = { host: origin.host, reason: best !== undefined && best !== origin ? 'failover' : preference.reason };
+  }
+  return origin;
 }
 
 /*
@@ -103,7 +118,8 @@ function tryCandidates(
       return tryCandidates(rt, candidates, i + 1, worse(sofar, next), name, digest, client, trace);
     });
   }
-  return redirect('blob', originUrl(rt.plan.originPrefix, name, `blobs/${digest}`), 'origin', name, client, reason);
+  const origin = chooseOrigin(rt.plan, client, trace);
+  return redirect('blob', originUrl(origin.prefix, name, `blobs/${digest}`), 'origin', name, client, reason, origin.host);
 }
 
 function toBucket(plan: RoutingPlan, candidate: Candidate, name: string, digest: string, client: ClientLocation): RedirectAnswer {

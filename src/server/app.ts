@@ -28,6 +28,8 @@ export interface RequestRecord {
   ip: string | undefined;
   family: IpFamily | undefined;
   durationMs: number;
+  /** The host of the origin (primary or replica) a redirect to an origin chose. */
+  origin: string | undefined;
 }
 
 export interface AppHooks {
@@ -103,13 +105,13 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   // catch-all handler: a constant path spares it parsing every URL (1.4% of a redirect's CPU).
   const app = new Hono<Env>({ getPath: () => '/' });
 
-  const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string): void => {
+  const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string, origin?: string): void => {
     const durationMs = performance.now() - x.started;
     const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
     const event = logged && wantsEvent(kind, x.rt.config.log.events);
     const ip = x.ip === undefined && !(logged && (event || x.rt.config.log.client_ip !== 'none')) ? undefined : x.clientIp();
     const known = ip?.ok ? ip : undefined;
-    const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs };
+    const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs, origin };
     hooks.onRequest?.(entry, x.rt);
     if (!logged) return;
     // An event names the client's cloud and region, so it locates the client even when the decision did not.
@@ -123,6 +125,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
       provider: client?.provider,
       region: client?.region,
       reason,
+      origin,
       clientIp: loggedIp(known?.ip, known?.family, x.rt.config.log.client_ip),
       requestId: x.requestId,
       durationMs,
@@ -131,7 +134,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   };
 
   const answer = (x: Exchange, settled: Answer): Response => {
-    if (settled.type === 'redirect') record(x, settled.kind, 307, settled.target, settled.repo, settled.client, settled.reason);
+    if (settled.type === 'redirect') record(x, settled.kind, 307, settled.target, settled.repo, settled.client, settled.reason, settled.origin);
     else if (settled.type === 'error') record(x, settled.kind, settled.status, 'none', settled.repo);
     else record(x, settled.kind, 200, 'none');
     return response(settled);

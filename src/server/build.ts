@@ -7,6 +7,7 @@ import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, typ
 import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
+import { startOriginProbes, type OriginProbes, type ProbeHook, type ProbeTimers } from '../ops/origin-probe.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
 import { DataFiles, type Lease } from './data-files.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
@@ -26,6 +27,10 @@ export interface BuildOptions {
   previous?: Runtime;
   /** The process's loaded data files: unchanged ones are shared with earlier generations. */
   files?: DataFiles;
+  /** Called after every origin replica probe (the metrics feed a latency histogram from it). */
+  onProbe?: ProbeHook;
+  /** Timers of the origin replica probes (tests inject a fake clock). */
+  probeTimers?: ProbeTimers;
 }
 
 /** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
@@ -58,8 +63,9 @@ async function leased<T>(leases: Array<Lease<unknown>>, lease: Promise<Lease<T>>
 function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFiles, leases: Array<Lease<unknown>>): ReturnType<typeof createLocator> {
   const { ranges, locations } = config.geo;
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
-  // (routing.others: nearest) or the operator named files. Cloud clients never need it.
-  const geolocation = config.routing.others === 'nearest' || locations.length > 0;
+  // (routing.others or routing.origins nearest) or the operator named files. Cloud clients never need it.
+  const originsByPlace = config.routing.origins === 'nearest' && config.origin.mirrors.length > 0;
+  const geolocation = config.routing.others === 'nearest' || originsByPlace || locations.length > 0;
   return createLocator({
     ranges,
     locations,
@@ -94,12 +100,6 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
-  const distanceKm = (client: ClientLocation, bucket: BucketConfig): number | undefined => {
-    const from = clientPoint(client, regions);
-    const to = bucketLocation(bucket, regions);
-    return from && to ? Math.round(haversineKm(from, to)) : undefined;
-  };
-
   const checker = createExistenceChecker({
     key: config.blobs.key,
     check: config.blobs.check,
@@ -112,13 +112,13 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     signers,
     wallClock,
   });
-  return assembleRuntime({
+  const rt = assembleRuntime({
     loaded,
     locator,
     rank,
-    signing: { signers, wallClock },
+    signing: { signers, wallClock, regions },
     checker,
-    distanceKm,
+    distanceKm: distanceFor(regions),
     limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),
     logger: generationLogger,
     geo: {
@@ -128,10 +128,36 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
       locationsLoaded: locator.locationFiles.length > 0,
     },
     close: () => {
+      probes.stop();
       locator.close();
       for (const lease of leases) lease.release();
     },
   });
+  // Started last, so a generation that failed to build has no probes to stop.
+  const probes = probeReplicas(rt, generationLogger, options);
+  return rt;
+}
+
+/** The generation's origin replica probes, writing the health its plan reads. */
+function probeReplicas(rt: Runtime, logger: Logger, options: BuildOptions): OriginProbes {
+  const { replicas, states } = rt.plan.origins;
+  return startOriginProbes({
+    origins: replicas,
+    states,
+    settings: rt.config.origin.probe,
+    logger: logger.child({ component: 'origins' }),
+    onProbe: options.onProbe,
+    timers: options.probeTimers,
+  });
+}
+
+/** Great-circle distance from a client to a bucket, for `explain`. */
+function distanceFor(regions: RegionCoordinates): (client: ClientLocation, bucket: BucketConfig) => number | undefined {
+  return (client, bucket) => {
+    const from = clientPoint(client, regions);
+    const to = bucketLocation(bucket, regions);
+    return from && to ? Math.round(haversineKm(from, to)) : undefined;
+  };
 }
 
 /** An inventory's cost in memory, estimated by its size on disk (each digest is held as a string). */

@@ -18,6 +18,8 @@ export interface Explanation {
   client: ({ ip: string } & ClientLocation) | undefined;
   candidates: Array<{ bucket: string; reason: string; url: string; distance_km: number | undefined }>;
   checks: CheckTrace[];
+  /** The origin host the answer points at (primary or replica) and why; undefined when it points elsewhere. */
+  origin: DecisionTrace['origin'];
   status: number;
   target: string;
   location: string | undefined;
@@ -33,14 +35,16 @@ export interface Explanation {
 export async function explain(rt: Runtime, request: ExplainRequest): Promise<Explanation> {
   const trace = newTrace();
   const answer = await decideRequest(rt, request.method, request.path, givenClient(request.ip), trace);
-  return { request, route: trace.route ?? 'invalid', ...clientPart(rt, trace), checks: trace.checks, ...answerPart(answer) };
+  const origin = answer.type === 'redirect' && answer.origin !== undefined ? (trace.origin ?? { host: answer.origin, reason: 'primary' as const }) : undefined;
+  return { request, route: trace.route ?? 'invalid', ...clientPart(rt, trace), checks: trace.checks, origin, ...answerPart(answer) };
 }
 
 /** Routing used what the server sees (locate); the report shows everything known (describe). */
 function clientPart(rt: Runtime, trace: DecisionTrace): Pick<Explanation, 'client' | 'candidates'> {
   const { ip, digest } = trace;
-  if (ip === undefined || digest === undefined) return { client: undefined, candidates: [] };
+  if (ip === undefined) return { client: undefined, candidates: [] };
   const client = rt.locator.describe(ip);
+  if (digest === undefined) return { client: { ip, ...client }, candidates: [] };
   const distance = rt.distanceKm ?? (() => undefined);
   const candidates = trace.candidates.map((c) => ({
     bucket: c.bucket.name,

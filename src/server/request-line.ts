@@ -10,6 +10,8 @@ export interface RequestLineFacts {
   provider: string | undefined;
   region: string | undefined;
   reason: string | undefined;
+  /** The host of the origin (primary or replica) a redirect to an origin chose. */
+  origin: string | undefined;
   clientIp: string | undefined;
   requestId: string;
   durationMs: number;
@@ -48,7 +50,7 @@ export function requestLine(time: number, pid: number, facts: RequestLineFacts, 
   return (
     `{"level":"${level}","time":${time},"pid":${pid},"method":${jsonText(facts.method)},"route":"${facts.kind}","status":${facts.status}` +
     `,"target":${jsonText(facts.target)}${optional('bucket', bucket)}${optional('provider', provider)}${optional('region', region)}` +
-    `${optional('reason', facts.reason)}${optional('client_ip', facts.clientIp)},"request_id":${jsonText(facts.requestId)}` +
+    `${optional('reason', facts.reason)}${optional('origin', facts.origin)}${optional('client_ip', facts.clientIp)},"request_id":${jsonText(facts.requestId)}` +
     `,"ms":${Math.round(facts.durationMs * 1000) / 1000}${event === undefined ? '' : eventText(facts.kind, facts.target, event)},"msg":"request"}\n`
   );
 }

@@ -211,7 +211,7 @@ describe('bench/run.js', () => {
     expect(pid.stderr).toContain('--target-pid needs --target');
     const scenario = await runBench(['--scenarios', 'S9']);
     expect(scenario.code).toBe(2);
-    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S3, S3n, S3s, S3g, S4, S5');
+    expect(scenario.stderr).toContain('--scenarios takes a comma list of S1, S2, S2c, S2r, S3, S3n, S3s, S3g, S4, S5');
     const fraction = await runBench(['--open-fraction', '2']);
     expect(fraction.code).toBe(2);
     expect(fraction.stderr).toContain('--open-fraction must be at most 1');

@@ -143,6 +143,14 @@ describe('bench report', () => {
     expect(quiet.find((c) => c.label.includes('open loop'))?.pass).toBe(false);
     // No archeio, no silent layer: those checks are left out rather than failed.
     expect(quiet.some((c) => c.label.includes('archeio'))).toBe(false);
+    expect(quiet.some((c) => c.label.startsWith('S2r'))).toBe(false);
+  });
+
+  it('holds twenty origin replicas to 1.10x the CPU of none (issue 15: S2r ÷ S2c)', async () => {
+    const { evaluateChecks } = await loadReport();
+    const replicas = (withReplicas: number) => evaluateChecks(fixture({ S2c: { hono: 40, 'edge-info': 50 }, S2r: { hono: 40, 'edge-info': withReplicas } })).find((c) => c.label.startsWith('S2r ÷ S2c'));
+    expect(replicas(54)).toMatchObject({ target: '≤ 1.1x', measured: '1.08x', pass: true });
+    expect(replicas(56)).toMatchObject({ measured: '1.12x', pass: false });
   });
 
   it('renders the layered tables, the fixed-rate table and the servers', async () => {

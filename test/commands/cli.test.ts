@@ -76,8 +76,9 @@ describe('registry-edge commands', () => {
     expect(hosts).toContain('us-central1-docker.pkg.dev');
     expect(hosts).toContain('d1be1w964nk82h.cloudfront.net');
     expect(hosts).toContain('prod-registry-k8s-io-eu-west-3.s3.dualstack.eu-west-3.amazonaws.com');
-    // 32 AWS buckets, CloudFront and the origin.
-    expect(hosts).toHaveLength(34);
+    expect(hosts).toContain('asia-east1-docker.pkg.dev');
+    // 32 AWS buckets, CloudFront and the twenty origin replicas (the primary, us-central1, is one of them).
+    expect(hosts).toHaveLength(53);
   });
 
   it('explain shows the decision, candidates and checks for a blob', async () => {
@@ -105,7 +106,13 @@ describe('registry-edge commands', () => {
     const ex = async (path: string, method = 'GET') =>
       JSON.parse((await runCli(['explain', '--ip', '1.2.3.4', '--path', path, '--method', method])).stdout);
     expect(await ex('/v2/')).toMatchObject({ route: 'ping', status: 200 });
-    expect(await ex('/v2/pause/manifests/3.9')).toMatchObject({ status: 307, target: 'origin', location: 'https://us-central1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9' });
+    // 1.2.3.4 geolocates to Australia: the embedded default sends it to the Sydney replica.
+    expect(await ex('/v2/pause/manifests/3.9')).toMatchObject({
+      status: 307,
+      target: 'origin',
+      origin: { host: 'australia-southeast1-docker.pkg.dev', reason: 'nearest' },
+      location: 'https://australia-southeast1-docker.pkg.dev/v2/k8s-artifacts-prod/images/pause/manifests/3.9',
+    });
     expect(await ex('/v2/_catalog')).toMatchObject({ status: 404, error: expect.stringContaining('UNSUPPORTED') });
     expect(await ex('/v2/', 'POST')).toMatchObject({ status: 405 });
     expect((await runCli(['explain', '--ip', 'nope', '--path', `/v2/a/blobs/${DIGEST_A}`])).code).toBe(64);

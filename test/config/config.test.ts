@@ -22,12 +22,13 @@ describe('validateConfig', () => {
       inventory: '',
       check: { timeout_ms: 5_000, ttl_s: 21_600, negative_ttl_s: 60, max_entries: 100_000, max_inflight: 256, failure_threshold: 3, cooldown_ms: 10_000 },
     });
-    expect(config.origin).toEqual({ url: 'https://registry.example', path: '' });
+    expect(config.origin).toEqual({ url: 'https://registry.example', path: '', mirrors: [], probe: { interval_ms: 5_000, timeout_ms: 2_000, failures: 2 } });
+    expect(config.routing).toEqual({ others: 'default', origins: 'primary' });
   });
 
   it('normalises URLs and paths', () => {
     const config = validateConfig({ origin: { url: 'https://r.example/', path: '/a/b/' }, privacy_url: 'https://p.example/x/' }, 'test');
-    expect(config.origin).toEqual({ url: 'https://r.example', path: 'a/b' });
+    expect(config.origin).toMatchObject({ url: 'https://r.example', path: 'a/b' });
     expect(config.privacy_url).toBe('https://p.example/x/');
   });
 
@@ -113,7 +114,7 @@ describe('environment overrides (archeio compatibility)', () => {
     });
     const config = validateConfig(doc, 'test');
     expect(config.listen.port).toBe(9999);
-    expect(config.origin).toEqual({ url: 'https://other.example', path: 'mirror/images' });
+    expect(config.origin).toMatchObject({ url: 'https://other.example', path: 'mirror/images' });
     expect(config.signatures.url).toBe('https://sigs.example');
     expect(config.default_bucket).toBe('https://cdn.example');
     expect(config.client_ip.trusted_hops).toBe(2);
@@ -135,7 +136,7 @@ describe('loadConfig', () => {
   it('without a file runs the embedded registry.k8s.io default', () => {
     const { config, source } = loadConfig(undefined, {});
     expect(source).toMatch(/embedded default/);
-    expect(config.origin).toEqual({ url: 'https://us-central1-docker.pkg.dev', path: 'k8s-artifacts-prod/images' });
+    expect(config.origin).toMatchObject({ url: 'https://us-central1-docker.pkg.dev', path: 'k8s-artifacts-prod/images' });
     expect(config.info_url).toBe('https://github.com/kubernetes/registry.k8s.io');
     expect(config.privacy_url).toBe('https://www.linuxfoundation.org/privacy-policy/');
     expect(config.providers).toEqual({ gcp: 'origin' });

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { SigningConfig } from '../../src/signing/index.js';
 import type { StoreConfig, SyncSection } from '../../src/config/sync.js';
-import type { BucketConfig, ClientIpLogging, Config, LatLon, LogLevel, OthersRouting } from '../../src/config/types.js';
+import type { BucketConfig, ClientIpLogging, Config, LatLon, LogLevel, OriginsRouting, OthersRouting } from '../../src/config/types.js';
 
 // The types are inferred from the schema; these are the shapes other modules were written
 // against (the former hand-written interfaces). `npm run typecheck` fails when they drift.
@@ -10,6 +10,7 @@ describe('types inferred from the schema', () => {
     expectTypeOf<LogLevel>().toEqualTypeOf<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'>();
     expectTypeOf<ClientIpLogging>().toEqualTypeOf<'truncated' | 'full' | 'none'>();
     expectTypeOf<OthersRouting>().toEqualTypeOf<'default' | 'nearest'>();
+    expectTypeOf<OriginsRouting>().toEqualTypeOf<'primary' | 'nearest'>();
     expectTypeOf<LatLon>().toEqualTypeOf<{ lat: number; lon: number }>();
     expectTypeOf<BucketConfig>().toEqualTypeOf<{
       name: string;
@@ -42,13 +43,18 @@ describe('types inferred from the schema', () => {
             }
           | undefined;
       };
-      origin: { url: string; path: string };
+      origin: {
+        url: string;
+        path: string;
+        mirrors: Array<{ url: string; path: string; provider?: string | undefined; regions: string[]; location?: LatLon | undefined }>;
+        probe: { interval_ms: number; timeout_ms: number; failures: number };
+      };
       signatures: { url: string };
       info_url: string;
       privacy_url: string;
       client_ip: { trusted_hops: number };
       geo: { ranges: string; locations: string[]; refresh: string };
-      routing: { others: OthersRouting };
+      routing: { others: OthersRouting; origins: OriginsRouting };
       blobs: {
         key: string;
         candidates: number;

@@ -78,7 +78,8 @@ describe('README configuration table', () => {
   });
 
   it('gives the defaults the schema gives', () => {
-    const config = validateConfig({ origin: { url: 'https://r.example' }, buckets: [{ name: 'b', url: 'https://b.example' }] }, 'docs');
+    const mirrors = [{ url: 'https://m.example', location: { lat: 0, lon: 0 } }];
+    const config = validateConfig({ origin: { url: 'https://r.example', mirrors }, buckets: [{ name: 'b', url: 'https://b.example' }] }, 'docs');
     const plain = (value: unknown) => (value === '' ? '""' : typeof value === 'string' ? value : JSON.stringify(value));
     const checked = rows.filter((row) => row.fields.length === 1 && row.defaults.length === 1 && !row.fields[0]?.includes('<'));
     expect(checked.length).toBeGreaterThan(30);

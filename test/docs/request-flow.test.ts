@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV_OVERRIDES } from '../../src/config/load.js';
 import { updateGeo } from '../../geo/update.js';
 import { startHttpBucket, type HttpBucket } from '../support/buckets.js';
+import { startLocalOrigin, type LocalOrigin } from '../support/origins.js';
 
 // docs/request-flow.md promises exact answers; this test holds the real server to them. It reads
 // the example configuration, the blob placement table and the examples table from the Markdown,
@@ -152,6 +153,7 @@ const feeds = [...cloudSection.matchAll(/`([a-z0-9-]+\.json)`:\n\n```json\n([\s\
 describe('docs/request-flow.md examples against the real server', () => {
   let scratch: string;
   let buckets: HttpBucket | undefined;
+  const origins: LocalOrigin[] = [];
   let server: { child: ChildProcess; port: number; output: string[] } | undefined;
   /** Local bucket URL prefix -> the URL written in the document. */
   const documented = new Map<string, string>();
@@ -178,6 +180,13 @@ describe('docs/request-flow.md examples against the real server', () => {
       const url = `http://127.0.0.1:${bucketPort}/${bucket.name}`;
       documented.set(url, bucket.url);
       bucket.url = url;
+    }
+    // Replicas must pass their health probes, or the answers would change while the test runs.
+    for (const mirror of (local.origin.mirrors ?? []) as { url: string }[]) {
+      const origin = await startLocalOrigin(mirror.url);
+      origins.push(origin);
+      documented.set(origin.url, mirror.url);
+      mirror.url = origin.url;
     }
     // The admin listener must not collide with anything else on this machine, and a cloud
     // ranges file left in the working tree must not change the answers.
@@ -211,6 +220,7 @@ describe('docs/request-flow.md examples against the real server', () => {
       }
     }
     await buckets?.close();
+    for (const origin of origins) await origin.stop();
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   });
 

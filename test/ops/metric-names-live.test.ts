@@ -27,6 +27,8 @@ const TLS_ONLY = /^registry_edge_tls_/;
 /** Declared by the server but only given samples by an event this test does not cause. */
 const DECLARED_ONLY: Record<string, string> = {
   registry_edge_geo_refreshes_total: 'counts background feed refreshes (geo.refresh), which would download the feeds',
+  registry_edge_origin_up: 'one sample per origin replica; this server has none (test/server/origin-replicas.test.ts scrapes it with three)',
+  registry_edge_origin_probe_duration_seconds: 'observed per replica probe; this server has no replicas (test/server/origin-replicas.test.ts scrapes it)',
 };
 
 const KEY = '/containers/images/';

@@ -57,7 +57,7 @@ describe('blobCandidates', () => {
     const ranked = buildPlan(config, rank);
     expect(names('3.3.3.3', { provider: 'aws', region: 'ap-south-7' }, ranked)).toEqual(['us1:provider-nearest', 'eu1:provider-nearest', 'eu3:provider-nearest']);
     expect(names('3.3.3.3', { provider: 'aws', region: 'eu-west-3' }, ranked)).toEqual(['eu3:region', 'us1:provider-nearest', 'eu1:provider-nearest']);
-    const nearest = buildPlan({ ...config, routing: { others: 'nearest' } }, rank);
+    const nearest = buildPlan({ ...config, routing: { others: 'nearest', origins: 'primary' } }, rank);
     expect(names('5.5.5.5', { lat: 48.2, lon: 2.1 }, nearest)).toEqual(['cdn:nearest', 'az:nearest', 'us1:nearest']);
     // Memoised by location: the same provider/region or one-degree cell asks once.
     const before = calls.length;

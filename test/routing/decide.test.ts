@@ -43,7 +43,8 @@ describe('decide', () => {
     [`/v2/pause/referrers/${S256}?artifactType=x`, `https://origin.example/v2/prod/images/pause/referrers/${S256}?artifactType=x`, 'origin', 'pause'],
   ])('%s -> 307 %s', (target, location, to, repo) => {
     const kind = classify(target).kind;
-    expect(decideStatic(target)).toEqual({ type: 'redirect', kind, location, target: to, repo, client: undefined, reason: undefined });
+    const origin = to === 'origin' ? 'origin.example' : undefined;
+    expect(decideStatic(target)).toEqual({ type: 'redirect', kind, location, target: to, repo, client: undefined, reason: undefined, origin });
   });
 
   it.each<[string, string, number, string | undefined]>([

@@ -99,7 +99,8 @@ describe('decideRequest', () => {
   ])('sends a blob to %s', async (_label, ip, digest, target, reason) => {
     const answer = await decideRequest(rt, 'GET', `/v2/app/blobs/${digest}`, givenClient(ip));
     const location = target === 'origin' ? `https://origin.example/v2/app/blobs/${digest}` : `${target === 'lab' ? lab.url : cdn.url}${object(digest)}`;
-    expect(answer).toEqual({ type: 'redirect', kind: 'blob', location, target, repo: 'app', client: {}, reason });
+    const origin = target === 'origin' ? 'origin.example' : undefined;
+    expect(answer).toEqual({ type: 'redirect', kind: 'blob', location, target, repo: 'app', client: {}, reason, origin });
   });
 
   it('says when no bucket was a candidate at all', async () => {

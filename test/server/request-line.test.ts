@@ -23,6 +23,7 @@ function pinoLine(facts: RequestLineFacts, event: PullFields | undefined): strin
     provider: event?.provider ?? facts.provider,
     region: event?.region ?? facts.region,
     reason: facts.reason,
+    origin: facts.origin,
     client_ip: facts.clientIp,
     request_id: facts.requestId,
     ms: Math.round(facts.durationMs * 1000) / 1000,
@@ -36,13 +37,14 @@ function pinoLine(facts: RequestLineFacts, event: PullFields | undefined): strin
 }
 
 const base: RequestLineFacts = {
-  method: 'GET', kind: 'manifest', status: 307, target: 'origin', provider: undefined, region: undefined, reason: undefined,
+  method: 'GET', kind: 'manifest', status: 307, target: 'origin', provider: undefined, region: undefined, reason: undefined, origin: undefined,
   clientIp: '203.0.113.0', requestId: '6f1c1d52-2a0e-4a57-9d43-1b8f2d0b9c11', durationMs: 0.123456,
 };
 const event: PullFields = { repository: 'pause', reference: '3.10', userAgent: 'containerd/v2.0.4', provider: 'aws', region: 'eu-west-3' };
 
 const cases: Array<[string, RequestLineFacts, PullFields | undefined]> = [
   ['a manifest to the origin', base, undefined],
+  ['a manifest to an origin replica', { ...base, origin: 'europe-west1-docker.pkg.dev' }, undefined],
   ['a blob to a bucket, client located', { ...base, kind: 'blob', target: 'aws-eu-west-3', provider: 'aws', region: 'eu-west-3' }, undefined],
   ['a blob to the origin, with a reason', { ...base, kind: 'blob', reason: 'check failed: paris: timeout after 500 ms' }, undefined],
   ['a 5xx at error level, no client address', { ...base, status: 503, target: 'none', clientIp: undefined }, undefined],

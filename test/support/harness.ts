@@ -5,6 +5,7 @@ import { buildRuntime } from '../../src/server/build.js';
 import { RuntimeHolder } from '../../src/server/runtime.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import type { AppHooks } from '../../src/server/app.js';
+import type { ProbeHook, ProbeTimers } from '../../src/ops/origin-probe.js';
 
 /** Collects a logger's JSON lines so tests can assert on what operators would read. */
 export class LogCapture extends Writable {
@@ -31,14 +32,14 @@ export interface EdgeUnderTest {
 /** Starts the real public server in-process on an ephemeral loopback port. */
 export async function startEdge(
   doc: Record<string, unknown>,
-  options: { now?: () => number; limiterClock?: () => number; hooks?: AppHooks } = {},
+  options: { now?: () => number; limiterClock?: () => number; hooks?: AppHooks; probeTimers?: ProbeTimers; onProbe?: ProbeHook } = {},
 ): Promise<EdgeUnderTest> {
   // No geo data unless a test names some: results must not depend on what `geo update` left behind.
   const merged = { listen: { host: '127.0.0.1', port: 0 }, admin: { port: 0 }, geo: { ranges: '/nonexistent/cloud-ranges.mmdb' }, ...doc };
   const config = validateConfig(merged, 'test');
   const logs = new LogCapture();
   const logger = createLogger(config.log.level, logs);
-  const holder = new RuntimeHolder(await buildRuntime({ config, source: 'test' }, logger, { now: options.now, limiterClock: options.limiterClock }));
+  const holder = new RuntimeHolder(await buildRuntime({ config, source: 'test' }, logger, { now: options.now, limiterClock: options.limiterClock, probeTimers: options.probeTimers, onProbe: options.onProbe }));
   const running = await startServer(config, holder, logger, options.hooks);
   return {
     url: `http://127.0.0.1:${running.port}`,

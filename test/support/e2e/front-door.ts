@@ -29,6 +29,8 @@ export interface FrontDoorSetup {
   inventory?: string;
   /** The admin listener's port (from `freePort`); without it the admin listener is off. */
   adminPort?: number;
+  /** Top-level sections that replace the ones built here (`origin` with `mirrors`, `routing`). */
+  sections?: Record<string, unknown>;
 }
 
 /** The config document; YAML is a superset of JSON, so it is written as JSON. */
@@ -54,6 +56,7 @@ export function frontDoorConfig(setup: FrontDoorSetup): Record<string, unknown> 
     // Port 0 (off) unless asked: several front doors run at once and must not fight over the default admin port.
     admin: { host: '127.0.0.1', port: setup.adminPort ?? 0 },
     log: { level: 'info', client_ip: 'full' },
+    ...setup.sections,
   };
 }
 
