@@ -134,8 +134,10 @@ export async function startLifecycle(role: Role, plan: LifecyclePlan): Promise<L
   refresher?.configure(first.config, first.source);
   watcher?.configure(watchedFiles(first.config));
   lifecycleLogger(logger).info({ host: listening.host, port: listening.port, admin_port: admin?.port, ...listening.details }, plan.listening);
-  // Scripts and supervisors wait for this line: it must not sit in the log batch.
-  flushLogger(logger);
+  // Scripts and supervisors wait for this line, so it must not sit in the log batch; but only
+  // once the caller has installed its signal handlers (microtasks that run before this
+  // callback), or a SIGHUP sent on seeing the line would meet node's default and end the process.
+  setImmediate(() => flushLogger(logger));
 
   let stopping: Promise<void> | undefined;
   const stop = async (): Promise<void> => {

@@ -138,9 +138,12 @@ describe.runIf(runsWith(chromiumTool))('status page of a live server under traff
 
   it('shows the numbers /metrics has once the traffic is over: requests, buckets and breaker transitions, fallbacks, caches', async () => {
     const samples = await metrics();
-    const generated = await browser.page.getAttribute('body', 'data-rendered');
-    // The page polls every second: wait for a snapshot taken after the traffic ended.
-    await expect.poll(async () => (await browser.page.getAttribute('body', 'data-rendered')) !== generated, { timeout: 10_000 }).toBe(true);
+    // The page polls every second: wait for a snapshot taken after the traffic ended. A poll in
+    // flight now may have fetched before the end, so wait past two renders, not one.
+    for (let render = 0; render < 2; render++) {
+      const generated = await browser.page.getAttribute('body', 'data-rendered');
+      await expect.poll(async () => (await browser.page.getAttribute('body', 'data-rendered')) !== generated, { timeout: 10_000 }).toBe(true);
+    }
 
     const requests = await text('#request-table');
     const routes: Array<[string, string]> = [['blob', '307'], ['manifest', '307'], ['rate_limited', '429'], ['catalog', '404'], ['ping', '200']];
