@@ -1,29 +1,25 @@
 import { ConfigError } from './config/load.js';
 import { StartupError } from './ops/startup.js';
-import { checkConfigCommand } from './commands/check-config.js';
 import { EXIT_CONFIG, EXIT_STARTUP, EXIT_USAGE, UsageError, type CommandResult, type Io } from './commands/common.js';
-import { explainCommand } from './commands/explain.js';
-import { geoCommand } from './commands/geo.js';
-import { healthcheckCommand } from './commands/healthcheck.js';
 import { HELP } from './commands/help.js';
-import { hostsCommand } from './commands/hosts.js';
-import { serveCommand } from './commands/serve.js';
-import { syncCommand } from './commands/sync.js';
-import { verifyCommand } from './commands/verify.js';
 import { version } from './commands/version.js';
 
 export { EXIT_CONFIG, EXIT_USAGE, HELP, StartupError, UsageError, type CommandResult, type Io };
 export type { Service } from './lifecycle/lifecycle.js';
 
+/*
+ * Each command is loaded when it runs: `serve` starts without parsing the code of sync, verify
+ * and their registry and cloud clients (start-up is spawn to first answer, issue 20).
+ */
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<CommandResult>> = {
-  serve: serveCommand,
-  'check-config': async (args, io) => ({ code: await checkConfigCommand(args, io) }),
-  explain: async (args, io) => ({ code: await explainCommand(args, io) }),
-  hosts: async (args, io) => ({ code: hostsCommand(args, io) }),
-  geo: async (args, io) => ({ code: await geoCommand(args, io) }),
-  healthcheck: async (args, io) => ({ code: await healthcheckCommand(args, io) }),
-  sync: async (args, io) => ({ code: await syncCommand(args, io) }),
-  verify: async (args, io) => ({ code: await verifyCommand(args, io) }),
+  serve: async (args, io) => (await import('./commands/serve.js')).serveCommand(args, io),
+  'check-config': async (args, io) => ({ code: await (await import('./commands/check-config.js')).checkConfigCommand(args, io) }),
+  explain: async (args, io) => ({ code: await (await import('./commands/explain.js')).explainCommand(args, io) }),
+  hosts: async (args, io) => ({ code: (await import('./commands/hosts.js')).hostsCommand(args, io) }),
+  geo: async (args, io) => ({ code: await (await import('./commands/geo.js')).geoCommand(args, io) }),
+  healthcheck: async (args, io) => ({ code: await (await import('./commands/healthcheck.js')).healthcheckCommand(args, io) }),
+  sync: async (args, io) => ({ code: await (await import('./commands/sync.js')).syncCommand(args, io) }),
+  verify: async (args, io) => ({ code: await (await import('./commands/verify.js')).verifyCommand(args, io) }),
 };
 
 function dispatch(command: string | undefined, args: string[], io: Io): Promise<CommandResult> {
