@@ -4,6 +4,7 @@ import type { ClientLocation } from '../geo/types.js';
 import type { BoundedMemo } from '../cache-figures.js';
 import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
 import { newCandidateCache, type Candidate } from './candidates.js';
+import { compileNetworks, type NetworkRouting } from './network-candidates.js';
 
 /**
  * Bound on the signed URLs one private bucket keeps per signing window: about 40,000 URLs of
@@ -38,6 +39,8 @@ export interface RoutingPlan {
   readonly signaturesPrefix: string;
   readonly buckets: readonly PlannedBucket[];
   readonly networkBuckets: readonly PlannedBucket[];
+  /** Every bucket's networks in one prefix table, compiled once per generation. */
+  readonly networks: NetworkRouting;
   readonly originProviders: ReadonlySet<string>;
   /** provider → region → buckets serving it, in config order. */
   readonly byRegion: ReadonlyMap<string, ReadonlyMap<string, readonly PlannedBucket[]>>;
@@ -107,6 +110,7 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
     signaturesPrefix: config.signatures.url === '' ? originPrefix : registryPrefix(config.signatures.url, config.origin.path),
     buckets,
     networkBuckets: buckets.filter((b) => b.networks.size > 0),
+    networks: compileNetworks(buckets, config.blobs.candidates),
     originProviders: new Set(Object.keys(config.providers)),
     byRegion,
     byProvider,
