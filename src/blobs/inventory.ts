@@ -1,5 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { DIGEST_FORM, isValidDigest } from '../routing/digest.js';
+import { Inventory, inventoryOf } from './inventory-set.js';
+import { scanInventory } from './inventory-scan.js';
+
+export { Inventory, inventoryOf };
 
 /**
  * The inventory file lists blobs known to be in the buckets, so they redirect without a HEAD.
@@ -37,14 +41,24 @@ export function parseInventory(raw: string, source: string): Set<string> {
   return digests;
 }
 
-export async function loadInventory(path: string): Promise<Set<string>> {
-  let text: string;
+/** The cheapest a sha256 entry is on disk (text: the digest and a newline): bounds the entries a file holds. */
+const SMALLEST_ENTRY_BYTES = 72;
+
+/**
+ * Reads an inventory file into compact tables: the bytes are scanned with no string per digest,
+ * and only a file the scanner does not take (an error, or a valid but unusual spelling) is
+ * parsed as text, which says what is wrong or yields the same digests.
+ */
+export async function loadInventory(path: string): Promise<Inventory> {
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     throw new Error(`inventory ${path}: cannot read: ${(err as Error).message}`, { cause: err });
   }
-  return parseInventory(text, path);
+  const fast = new Inventory(Math.floor(bytes.length / SMALLEST_ENTRY_BYTES));
+  if (scanInventory(bytes, fast)) return fast;
+  return inventoryOf(parseInventory(bytes.toString('utf8'), path));
 }
 
 const EXPECTED = `is not a digest (expected ${DIGEST_FORM})`;

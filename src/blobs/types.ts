@@ -107,6 +107,12 @@ export interface Logger {
 /** Called after every HEAD with its wall-clock duration, e.g. to feed a latency histogram. */
 export type CheckHook = (bucketName: string, outcome: HeadOutcome, durationMs: number) => void;
 
+/** What the checker asks an inventory (src/blobs/inventory-set.ts). */
+export interface InventoryLookup {
+  readonly size: number;
+  has(bucketName: string, digest: string): boolean;
+}
+
 export interface ExistenceCheckerOptions {
   /** Object key template, `{digest}` is replaced by `algo:hex` with the colon kept literal. */
   key: string;
@@ -114,9 +120,9 @@ export interface ExistenceCheckerOptions {
   /**
    * Digests known to be present, answered without a HEAD and never evicted. A bare digest
    * counts for every bucket; `inventoryKey(bucketName, digest)` counts for one bucket only
-   * (that is what `loadInventory` produces for the JSON object form).
+   * (`loadInventory` reads a file straight into an Inventory).
    */
-  inventory?: ReadonlySet<string> | readonly string[];
+  inventory?: InventoryLookup | ReadonlySet<string> | readonly string[];
   /** Clock in milliseconds for TTLs and cool-downs; tests inject one. Durations use real time. */
   now?: () => number;
   logger?: Logger;
