@@ -17,13 +17,27 @@ function hexNibble(code: number): number {
   return code <= 57 ? code - 48 : code - 87;
 }
 
+/** Character code → its hex value (lower case; anything else reads as 0: callers pass validated hex). */
+const NIBBLE = new Uint8Array(128);
+for (let c = 0; c < 10; c++) NIBBLE[48 + c] = c;
+for (let c = 0; c < 6; c++) NIBBLE[97 + c] = 10 + c;
+
 /** Hex text `text[from, from + 8 * words.length)` into `words`, big-endian words. */
 export function hexWordsFromText(text: string, from: number, words: Uint32Array): void {
+  let at = from;
   for (let w = 0; w < words.length; w++) {
-    let value = 0;
-    const at = from + w * 8;
-    for (let i = 0; i < 8; i++) value = (value << 4) | hexNibble(text.charCodeAt(at + i));
-    words[w] = value >>> 0;
+    const high =
+      ((NIBBLE[text.charCodeAt(at) & 127] as number) << 12) |
+      ((NIBBLE[text.charCodeAt(at + 1) & 127] as number) << 8) |
+      ((NIBBLE[text.charCodeAt(at + 2) & 127] as number) << 4) |
+      (NIBBLE[text.charCodeAt(at + 3) & 127] as number);
+    const low =
+      ((NIBBLE[text.charCodeAt(at + 4) & 127] as number) << 12) |
+      ((NIBBLE[text.charCodeAt(at + 5) & 127] as number) << 8) |
+      ((NIBBLE[text.charCodeAt(at + 6) & 127] as number) << 4) |
+      (NIBBLE[text.charCodeAt(at + 7) & 127] as number);
+    words[w] = high * 65536 + low;
+    at += 8;
   }
 }
 
@@ -46,6 +60,9 @@ export class DigestTable {
   /** Distinct (digest, tag) entries. */
   size = 0;
   private capacity: number;
+  /** Per slot, the digest's hash (never 0) or 0 when empty: probes read 4 bytes, not 36. */
+  private hashes: Uint32Array;
+  /** Per slot, the digest's words then its tag. */
   private slots: Uint32Array;
   private readonly stride: number;
 
@@ -56,70 +73,79 @@ export class DigestTable {
   ) {
     this.stride = wordsPerDigest + 1;
     this.capacity = Math.max(16, Math.ceil(expected / MAX_LOAD) + 1);
+    this.hashes = new Uint32Array(this.capacity);
     this.slots = new Uint32Array(this.capacity * this.stride);
   }
 
   get bytes(): number {
-    return this.slots.byteLength;
+    return this.hashes.byteLength + this.slots.byteLength;
   }
 
   /** Adds the digest in `words` with `tag`; a repeat is not counted twice. */
   add(words: Uint32Array, tag: number): void {
     if (this.size + 1 > this.capacity * MAX_LOAD) this.grow();
-    const slot = this.find(words, tag);
-    const at = slot * this.stride;
-    if (this.slots[at + this.wordsPerDigest] !== EMPTY) return;
-    this.slots.set(words, at);
-    this.slots[at + this.wordsPerDigest] = tag;
+    const hash = mix(words);
+    let slot = hash % this.capacity;
+    for (;;) {
+      const held = this.hashes[slot] as number;
+      if (held === EMPTY) break;
+      if (held === hash && this.holds(slot, words, tag, tag)) return;
+      slot = slot + 1 === this.capacity ? 0 : slot + 1;
+    }
+    this.hashes[slot] = hash;
+    this.slots.set(words, slot * this.stride);
+    this.slots[slot * this.stride + this.wordsPerDigest] = tag;
     this.size++;
   }
 
-  has(words: Uint32Array, tag: number): boolean {
-    return this.slots[this.find(words, tag) * this.stride + this.wordsPerDigest] !== EMPTY;
-  }
-
-  /** The slot holding (words, tag), else the empty slot where it would go. */
-  private find(words: Uint32Array, tag: number): number {
-    const slots = this.slots;
-    const stride = this.stride;
-    const tagAt = this.wordsPerDigest;
-    let slot = mix(words, tag) % this.capacity;
+  /**
+   * Whether the digest in `words` is held with `tag` or `other`. A digest's entries share one
+   * hash and so one probe run: both tags cost a single walk.
+   */
+  has(words: Uint32Array, tag: number, other: number): boolean {
+    const hashes = this.hashes;
+    const hash = mix(words);
+    let slot = hash % this.capacity;
     for (;;) {
-      const at = slot * stride;
-      const held = slots[at + tagAt] as number;
-      if (held === EMPTY) return slot;
-      if (held === tag && sameWords(slots, at, words)) return slot;
+      const held = hashes[slot] as number;
+      if (held === EMPTY) return false;
+      if (held === hash && this.holds(slot, words, tag, other)) return true;
       slot = slot + 1 === this.capacity ? 0 : slot + 1;
     }
   }
 
+  private holds(slot: number, words: Uint32Array, tag: number, other: number): boolean {
+    const at = slot * this.stride;
+    const held = this.slots[at + this.wordsPerDigest];
+    if (held !== tag && held !== other) return false;
+    for (let w = 0; w < words.length; w++) if (this.slots[at + w] !== words[w]) return false;
+    return true;
+  }
+
   private grow(): void {
-    const old = this.slots;
+    const oldSlots = this.slots;
+    const oldHashes = this.hashes;
     const stride = this.stride;
     this.capacity *= 2;
+    this.hashes = new Uint32Array(this.capacity);
     this.slots = new Uint32Array(this.capacity * stride);
     this.size = 0;
     const words = new Uint32Array(this.wordsPerDigest);
-    for (let at = 0; at < old.length; at += stride) {
-      const tag = old[at + this.wordsPerDigest] as number;
-      if (tag === EMPTY) continue;
-      words.set(old.subarray(at, at + this.wordsPerDigest));
-      this.add(words, tag);
+    for (let slot = 0; slot < oldHashes.length; slot++) {
+      if (oldHashes[slot] === EMPTY) continue;
+      const at = slot * stride;
+      words.set(oldSlots.subarray(at, at + this.wordsPerDigest));
+      this.add(words, oldSlots[at + this.wordsPerDigest] as number);
     }
   }
 }
 
 /**
- * A hash of every word and the tag. Real digests are spread already, but a file may list
- * made-up ones (tests do: mostly zeros), and those must not pile into one probe run.
+ * A hash of every word, never 0 (0 marks an empty slot). Real digests are spread already, but
+ * a file may list made-up ones (tests do: mostly zeros), and those must not pile into one run.
  */
-function mix(words: Uint32Array, tag: number): number {
-  let hash = Math.imul(tag, 0x9e3779b1);
+function mix(words: Uint32Array): number {
+  let hash = 0x811c9dc5;
   for (let w = 0; w < words.length; w++) hash = Math.imul(hash ^ (words[w] as number), 0x85ebca6b) ^ (hash >>> 13);
-  return (hash ^ (hash >>> 16)) >>> 0;
-}
-
-function sameWords(slots: Uint32Array, at: number, words: Uint32Array): boolean {
-  for (let w = 0; w < words.length; w++) if (slots[at + w] !== words[w]) return false;
-  return true;
+  return (hash ^ (hash >>> 16)) >>> 0 || 1;
 }

@@ -89,9 +89,7 @@ export class Inventory {
     }
     if (table === undefined || table.size === 0) return false;
     hexWordsFromText(digest, ALGORITHM, words);
-    if (table.has(words, EVERY_BUCKET)) return true;
-    const tag = this.tags.get(bucketName);
-    return tag !== undefined && table.has(words, tag);
+    return table.has(words, EVERY_BUCKET, this.tags.get(bucketName) ?? EVERY_BUCKET);
   }
 
   private tableFor(sha256: boolean): DigestTable {
