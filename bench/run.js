@@ -21,6 +21,7 @@ import { CLI, ROOT } from './lib/layers.js';
 import { measureStartups, profileScenario, runScenario } from './lib/measure.js';
 import { clockTicksPerSecond, nodeVersion, pinSelf, tasksetAvailable } from './lib/servers.js';
 import { evaluateChecks, renderMarkdown, renderSvg } from './lib/report.js';
+import { runScaleFamily } from './scale.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -185,6 +186,17 @@ async function main(options) {
       result.geoBytes = geo.rangesBytes + (scenario.config === 'nearest' && locations?.file ? sizeOf(locations.file) : 0);
       scenarioResults.push(result);
     }
+    // The scaling family needs registry-edge itself: with the stub there is nothing to grow.
+    const scale =
+      options.scale && realEdge
+        ? await runScaleFamily({
+            ...ctx,
+            durationS: options.scaleDurationS,
+            rounds: options.scaleRounds,
+            connections: options.connections,
+            inventoryDigests: options.inventoryDigests,
+          })
+        : null;
     await cleanup();
 
     const serverIds = [...new Set(scenarioResults.flatMap((s) => s.servers))];
@@ -232,6 +244,7 @@ async function main(options) {
       serverIds,
       startup,
       scenarios: scenarioResults,
+      scale,
       checks: /** @type {any[]} */ ([]),
       warnings,
     };
