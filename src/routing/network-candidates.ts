@@ -49,9 +49,9 @@ export function compileNetworks(buckets: readonly PlannedBucket[], maxCandidates
     }
   });
   const table = new PrefixTable(entries);
-  const candidates = table.groups.map((cover) =>
-    Object.freeze(orderByPrefix(cover).slice(0, maxCandidates).map((owner): Candidate => Object.freeze({ bucket: buckets[owner] as PlannedBucket, reason: 'network' }))),
-  );
+  // One candidate object per bucket, shared by every group it is in.
+  const asCandidate = buckets.map((bucket): Candidate => Object.freeze({ bucket, reason: 'network' }));
+  const candidates = table.groups.map((cover) => Object.freeze(orderByPrefix(cover).slice(0, maxCandidates).map((owner) => asCandidate[owner] as Candidate)));
   return {
     table,
     candidates,

@@ -109,6 +109,15 @@ describe('blobCandidates', () => {
       ]);
     });
 
+    it('remembers addresses in a memo bounded in entries and bytes', () => {
+      const memo = buildPlan(nested.config);
+      for (let i = 0; i < 10_000; i++) blobCandidates(memo, `2001:db8:1:${(i & 0xffff).toString(16)}::${i.toString(16)}`, 'ipv6', {});
+      const figures = memo.networks.groupByAddress.figures();
+      expect(figures.entries).toBeLessThanOrEqual(figures.maxEntries);
+      expect(figures.bytes).toBeLessThanOrEqual(figures.maxBytes);
+      expect(figures.entries).toBeGreaterThan(0);
+    });
+
     it('a client whose location changes gets the merge for its new location', () => {
       const ranked = buildPlan({ ...nested.config, buckets: [...nested.config.buckets, { name: 'eu', url: 'http://eu.example', provider: 'aws', regions: ['eu-west-1'], networks: [] }] });
       expect(names('192.0.2.1', {}, ranked)).toEqual(['all:network', 'cdn:default']);
