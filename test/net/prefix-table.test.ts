@@ -103,4 +103,23 @@ describe('PrefixTable', () => {
       }),
     );
   });
+
+  test('agrees with each owner’s NetworkSet on random nested IPv6 networks, and on IPv4 clients of IPv6 networks', () => {
+    const group = () => fc.constantFrom('0', '1', 'ffff', 'db8');
+    const network = fc.tuple(fc.array(group(), { minLength: 8, maxLength: 8 }), fc.constantFrom(0, 16, 32, 48, 64, 80, 96, 104, 112, 128));
+    const owners = fc.array(fc.array(network, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(owners, fc.array(fc.array(group(), { minLength: 8, maxLength: 8 }), { minLength: 4, maxLength: 4 }), (lists, probes) => {
+        const texts = lists.map((list) => list.map(([groups, length]) => (parseCidr(`${groups.join(':')}/${length}`) as Cidr).text));
+        const ours = new PrefixTable(entriesOf(texts));
+        const sets = texts.map((list) => new NetworkSet(list.map((t) => parseCidr(t) as Cidr)));
+        const addresses = [...probes.map((groups) => groups.join(':')), ...lists.flatMap((list) => list.map(([groups]) => groups.join(':'))), '192.0.2.1'];
+        for (const probe of addresses) {
+          const family = ipFamily(probe) as 'ipv4' | 'ipv6';
+          const owners = new Set(covering(ours, probe).map((m) => Number(m.split('/')[0])));
+          expect([...owners].sort(), probe).toEqual(sets.flatMap((set, owner) => (set.contains(probe, family) ? [owner] : [])));
+        }
+      }),
+    );
+  });
 });
