@@ -77,9 +77,9 @@ export function syntheticDigests(count, seed = 7) {
  */
 export function inventoryDocument(digests, lists) {
   /** @type {Record<string, string[]>} */
-  const document = { '*': [SCALE_DIGEST] };
-  if (lists <= 1) document['*']?.push(...digests);
-  else digests.forEach((digest, i) => (document[`b${i % lists}`] ??= []).push(digest));
+  // No spread: a million arguments overflow the stack.
+  const document = { '*': lists <= 1 ? [SCALE_DIGEST].concat(digests) : [SCALE_DIGEST] };
+  if (lists > 1) digests.forEach((digest, i) => (document[`b${i % lists}`] ??= []).push(digest));
   return `${JSON.stringify(document, null, 1)}\n`;
 }
 

@@ -12,11 +12,6 @@ const EMPTY = 0;
 /** The tag of a digest present in every bucket. */
 export const EVERY_BUCKET = 1;
 
-function hexNibble(code: number): number {
-  // '0'-'9' → 0-9, 'a'-'f' → 10-15; callers pass validated lower-case hex.
-  return code <= 57 ? code - 48 : code - 87;
-}
-
 /** Character code → its hex value (lower case; anything else reads as 0: callers pass validated hex). */
 const NIBBLE = new Uint8Array(128);
 for (let c = 0; c < 10; c++) NIBBLE[48 + c] = c;
@@ -41,19 +36,25 @@ export function hexWordsFromText(text: string, from: number, words: Uint32Array)
   }
 }
 
+/** Byte → its value as lower-case hex, or 0xff for any other byte. */
+const HEX_BYTE = new Uint8Array(256).fill(0xff);
+for (let c = 0; c < 16; c++) HEX_BYTE[c < 10 ? 48 + c : 87 + c] = c;
+
 /** Lower-case hex bytes `bytes[from, from + 8 * words.length)` into `words`; false when a byte is not hex. */
 export function hexWordsFromBytes(bytes: Uint8Array, from: number, words: Uint32Array): boolean {
+  // Any non-hex byte sets high bits here; checked once at the end rather than per byte.
+  let invalid = 0;
+  let at = from;
   for (let w = 0; w < words.length; w++) {
     let value = 0;
-    const at = from + w * 8;
     for (let i = 0; i < 8; i++) {
-      const code = bytes[at + i] as number;
-      if (!((code >= 48 && code <= 57) || (code >= 97 && code <= 102))) return false;
-      value = (value << 4) | hexNibble(code);
+      const nibble = HEX_BYTE[bytes[at++] as number] as number;
+      invalid |= nibble;
+      value = (value << 4) | (nibble & 15);
     }
     words[w] = value >>> 0;
   }
-  return true;
+  return (invalid & 0xf0) === 0;
 }
 
 export class DigestTable {

@@ -127,6 +127,20 @@ describe('loadInventory reads bytes, and the string parser only when the scanner
     await expect(loadInventory(await file('bad.json', text))).rejects.toThrow(message);
   });
 
+  it('reads files larger than its 1 MiB chunk: lines across chunk ends, and one line longer than a chunk', async () => {
+    const many = Array.from({ length: 20_000 }, (_, n) => digest(n + 100));
+    for (const text of [`${JSON.stringify({ lab: many }, null, 1)}\n`, JSON.stringify({ lab: many }), `${many.join('\n')}`]) {
+      const inventory = await loadInventory(await file('big.json', text));
+      expect(inventory.size).toBe(20_000);
+      expect(many.every((d) => inventory.has('lab', d))).toBe(true);
+    }
+  });
+
+  it('names a path it cannot read as a file', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'registry-edge-inventory-'));
+    await expect(loadInventory(dir)).rejects.toThrow(`inventory ${dir}: cannot read`);
+  });
+
   it('an inventory of entries (as tests and sync give them) answers like a loaded file', () => {
     const inventory = inventoryOf([digest(1), `lab\u0000${digest(2)}`, sha512]);
     expect(held(inventory, 'lab', probes)).toEqual([digest(1), digest(2), sha512]);
