@@ -122,9 +122,15 @@ async function inventoryInProcess(file) {
   const probe = `${SCALE_DIGEST}`;
   const missing = `sha256:${'0'.repeat(64)}`;
   const lookups = 200_000;
-  let hits = 0;
+  const probeAll = () => {
+    let found = 0;
+    for (let i = 0; i < lookups; i++) if (inventory.has('b1', i & 1 ? probe : missing)) found++;
+    return found;
+  };
+  // Once to let the JIT compile the lookup, as a serving process has long since done.
+  probeAll();
   const timed = performance.now();
-  for (let i = 0; i < lookups; i++) if (inventory.has('b1', i & 1 ? probe : missing)) hits++;
+  const hits = probeAll();
   const lookupNs = ((performance.now() - timed) * 1e6) / lookups;
   return { entries: inventory.size, bytes: inventory.bytes, loadMs, lookupNs, hits };
 }
