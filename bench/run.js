@@ -23,6 +23,7 @@ import { measureStartups, profileScenario, runScenario } from './lib/measure.js'
 import { clockTicksPerSecond, nodeVersion, pinSelf, tasksetAvailable } from './lib/servers.js';
 import { evaluateChecks, renderMarkdown, renderSvg } from './lib/report.js';
 import { runExtras, writeSigningFiles } from './lib/extras.js';
+import { runScaleFamily } from './scale.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -199,6 +200,17 @@ async function main(options) {
       result.geoBytes = geo.rangesBytes + cityBytes(scenario.config, locations?.file);
       scenarioResults.push(result);
     }
+    // The scaling family needs registry-edge itself: with the stub there is nothing to grow.
+    const scale =
+      options.scale && realEdge
+        ? await runScaleFamily({
+            ...ctx,
+            durationS: options.scaleDurationS,
+            rounds: options.scaleRounds,
+            connections: options.connections,
+            inventoryDigests: options.inventoryDigests,
+          })
+        : null;
     await cleanup();
     // After the scenarios' servers are gone: these start servers and load generators of their own.
     const extras = realEdge ? await runExtras(options, say, warnings) : { signing: null, tls: null };
@@ -253,6 +265,7 @@ async function main(options) {
       scenarios: scenarioResults,
       tls: extras.tls,
       coldSigning: extras.signing,
+      scale,
       checks: /** @type {any[]} */ ([]),
       warnings,
     };

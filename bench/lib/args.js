@@ -36,6 +36,11 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --out DIR           where results go (default bench/results)
   --no-pin            do not pin servers and the load generator to separate CPUs
   --edge-stub         stand the raw baseline in for registry-edge (to work on the harness)
+  --no-scale          skip the scaling family (bench/scale.js: 1 to 10,000 networks, 10 and
+                      1,000 buckets, an inventory of --inventory-digests; about a minute)
+  --scale-duration S  seconds per scaling round (default 1; --quick: 0.3)
+  --scale-rounds N    scaling rounds per case (default 3; --quick: 1)
+  --inventory-digests N digests in the scaling family's inventory (default 1000000)
   --check             exit 1 when a target from issue 20 is missed
   --help              this text
 `;
@@ -46,8 +51,9 @@ export const LAYER_IDS = ['raw', 'hono', 'edge-silent', 'edge-info'];
 const VALUED = new Set([
   'duration', 'rounds', 'warmup', 'connections', 'startup-runs', 'scenarios', 'layers', 'node', 'compare-node', 'archeio',
   'target', 'target-pid', 'target-name', 'open-loop', 'open-fraction', 'open-rate', 'open-connections', 'locations', 'out', 'ranges',
+  'scale-duration', 'scale-rounds', 'inventory-digests',
 ]);
-const SWITCHES = new Set(['quick', 'no-pin', 'edge-stub', 'check', 'help', 'no-profile', 'build-locations', 'no-tls', 'no-signing']);
+const SWITCHES = new Set(['quick', 'no-pin', 'edge-stub', 'check', 'help', 'no-profile', 'build-locations', 'no-tls', 'no-signing', 'no-scale']);
 
 /** @param {string[]} argv @returns {{ ok: true, raw: Record<string, string | boolean> } | { ok: false, error: string }} */
 function readFlags(argv) {
@@ -132,6 +138,10 @@ export function parseArgs(argv) {
       pin: raw['no-pin'] !== true,
       edgeStub: raw['edge-stub'] === true,
       check: raw.check === true,
+      scale: raw['no-scale'] !== true,
+      scaleDurationS: number('scale-duration', quick ? 0.3 : 1, false, 0.1),
+      scaleRounds: number('scale-rounds', quick ? 1 : 3, true, 1),
+      inventoryDigests: number('inventory-digests', 1_000_000, true, 1),
     };
     if (options.targetPid !== undefined && options.target === undefined) throw new Error('--target-pid needs --target');
     return { ok: true, options };

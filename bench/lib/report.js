@@ -2,6 +2,7 @@
 // what each layer adds, flat-out and fixed-rate latency, start-up and memory, the profile
 // breakdown), the pass/fail checks of issue 20, and a hand-written SVG chart. Pure: the
 // caller writes the files.
+import { renderScaleMarkdown } from './scale-report.js';
 import { LAYER_INFO } from './layers.js';
 import { difference, maximum, ratio } from './stats.js';
 import { extraChecks, extraLines } from './report-extras.js';
@@ -291,6 +292,7 @@ function profileLines(results) {
 /** @param {any} results */
 export function renderMarkdown(results) {
   const lines = [...headerLines(results), ...cpuTable(results), ...layerTable(results), ...latencyTables(results), ...serverTable(results), ...profileLines(results), ...extraLines(results)];
+  if (results.scale) lines.push(...renderScaleMarkdown(results.scale));
   const checks = results.checks ?? [];
   if (checks.length) {
     lines.push('', '### Targets (issues 20, 13 and 12; registry-edge with info → file on the first node)', '');

@@ -3,6 +3,7 @@ import { AnswerCache } from './answers.js';
 import type { CacheFigures } from '../cache-figures.js';
 import { coarseClock, type CoarseClock } from './clock.js';
 import { inventoryKey as bucketDigestKey } from './inventory.js';
+import { inventoryOf } from './inventory-set.js';
 import type { BucketConfig } from '../config/types.js';
 import { HeadClient, failureCause, type HeadResult } from './head.js';
 import { HeadTargets } from './signed-head.js';
@@ -16,6 +17,7 @@ import type {
   ExistenceStats,
   HeadOutcome,
   HealthState,
+  InventoryLookup,
   Logger,
   Presence,
   TransitionHook,
@@ -65,13 +67,19 @@ function noted(verdict: Verdict, note: CheckNote): Presence {
   return verdict.presence;
 }
 
+/** Sets and lists of entries (tests, embedders) become the same compact tables a file loads into. */
+function lookupOf(given: ExistenceCheckerOptions['inventory']): InventoryLookup {
+  if (given === undefined) return inventoryOf([]);
+  return 'has' in given && !(given instanceof Set) ? given : inventoryOf(given as Iterable<string>);
+}
+
 export function createExistenceChecker(options: ExistenceCheckerOptions): ExistenceChecker {
   return new CachingChecker(options);
 }
 
 class CachingChecker implements ExistenceChecker {
   private readonly cache: AnswerCache;
-  private readonly inventory: ReadonlySet<string>;
+  private readonly inventory: InventoryLookup;
   private readonly inflight = new Map<string, Promise<Verdict>>();
   private readonly health = new Map<string, BucketHealth>();
   /** Buckets not closed; while 0 the hot path skips the health lookup entirely. */
@@ -98,7 +106,7 @@ class CachingChecker implements ExistenceChecker {
     if (keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
     const check = options.check;
     this.cache = new AnswerCache(check.max_entries);
-    this.inventory = options.inventory instanceof Set ? options.inventory : new Set(options.inventory ?? []);
+    this.inventory = lookupOf(options.inventory);
     this.ownClock = options.now === undefined ? coarseClock(CLOCK_RESOLUTION_MS) : undefined;
     this.now = options.now ?? (this.ownClock as CoarseClock).now;
     this.positiveTtlMs = check.ttl_s * 1000;
@@ -219,7 +227,7 @@ class CachingChecker implements ExistenceChecker {
       this.counters.hits++;
       return answer;
     }
-    if (this.inventory.size !== 0 && (this.inventory.has(digest) || this.inventory.has(bucketDigestKey(name, digest)))) {
+    if (this.inventory.size !== 0 && this.inventory.has(name, digest)) {
       this.counters.hits++;
       return 'present';
     }

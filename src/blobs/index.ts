@@ -1,4 +1,4 @@
 export { createExistenceChecker } from './checker.js';
-export { loadInventory, parseInventory, inventoryKey } from './inventory.js';
+export { loadInventory, parseInventory, inventoryKey, Inventory, inventoryOf } from './inventory.js';
 export { classifyStatus } from './head.js';
 export type * from './types.js';

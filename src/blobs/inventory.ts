@@ -1,5 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { DIGEST_FORM, isValidDigest } from '../routing/digest.js';
+import { Inventory, inventoryOf } from './inventory-set.js';
+import { scanInventoryFile } from './inventory-scan.js';
+import { stat } from 'node:fs/promises';
+
+export { Inventory, inventoryOf };
 
 /**
  * The inventory file lists blobs known to be in the buckets, so they redirect without a HEAD.
@@ -37,14 +42,21 @@ export function parseInventory(raw: string, source: string): Set<string> {
   return digests;
 }
 
-export async function loadInventory(path: string): Promise<Set<string>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`inventory ${path}: cannot read: ${(err as Error).message}`, { cause: err });
-  }
-  return parseInventory(text, path);
+/** The cheapest a sha256 entry is on disk (text: the digest and a newline): bounds the entries a file holds. */
+const SMALLEST_ENTRY_BYTES = 72;
+
+/**
+ * Reads an inventory file into compact tables: the bytes are scanned a chunk at a time with no
+ * string per digest, and only a file the scanner does not take (an error, or a valid but unusual spelling) is
+ * parsed as text, which says what is wrong or yields the same digests.
+ */
+export async function loadInventory(path: string): Promise<Inventory> {
+  const cannotRead = (err: unknown): Error => new Error(`inventory ${path}: cannot read: ${(err as Error).message}`, { cause: err });
+  const size = await stat(path).then((info) => info.size, (err: unknown) => Promise.reject(cannotRead(err)));
+  const fast = new Inventory(Math.floor(size / SMALLEST_ENTRY_BYTES));
+  if (await scanInventoryFile(path, fast).catch((err: unknown) => Promise.reject(cannotRead(err)))) return fast;
+  const text = await readFile(path, 'utf8').catch((err: unknown) => Promise.reject(cannotRead(err)));
+  return inventoryOf(parseInventory(text, path));
 }
 
 const EXPECTED = `is not a digest (expected ${DIGEST_FORM})`;

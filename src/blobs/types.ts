@@ -110,6 +110,12 @@ export type CheckHook = (bucketName: string, outcome: HeadOutcome, durationMs: n
 /** Called when a bucket's breaker changes state (rare: never on a healthy request path). */
 export type TransitionHook = (bucketName: string, from: HealthState, to: HealthState) => void;
 
+/** What the checker asks an inventory (src/blobs/inventory-set.ts). */
+export interface InventoryLookup {
+  readonly size: number;
+  has(bucketName: string, digest: string): boolean;
+}
+
 export interface ExistenceCheckerOptions {
   /** Object key template, `{digest}` is replaced by `algo:hex` with the colon kept literal. */
   key: string;
@@ -117,9 +123,9 @@ export interface ExistenceCheckerOptions {
   /**
    * Digests known to be present, answered without a HEAD and never evicted. A bare digest
    * counts for every bucket; `inventoryKey(bucketName, digest)` counts for one bucket only
-   * (that is what `loadInventory` produces for the JSON object form).
+   * (`loadInventory` reads a file straight into an Inventory).
    */
-  inventory?: ReadonlySet<string> | readonly string[];
+  inventory?: InventoryLookup | ReadonlySet<string> | readonly string[];
   /** Clock in milliseconds for TTLs and cool-downs; tests inject one. Durations use real time. */
   now?: () => number;
   logger?: Logger;

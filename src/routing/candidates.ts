@@ -2,6 +2,7 @@ import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
 import type { IpFamily } from '../net/ip.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { PlannedBucket, RoutingPlan } from './plan.js';
+import { networkGroup, NO_GROUP } from './network-candidates.js';
 
 /** Why a bucket is a candidate; shown by `explain` and in logs. */
 export type CandidateReason = 'network' | 'region' | 'provider-nearest' | 'nearest' | 'default';
@@ -31,20 +32,29 @@ const NO_CANDIDATES: readonly Candidate[] = Object.freeze([]);
  * `nearest`. At most `blobs.candidates` entries.
  */
 export function blobCandidates(plan: RoutingPlan, ip: string, family: IpFamily, client: ClientLocation): readonly Candidate[] {
+  const originOnly = client.provider !== undefined && plan.originProviders.has(client.provider);
   // The common case (no network buckets) allocates nothing: the memoised list is the answer.
-  if (plan.networkBuckets.length === 0) {
-    return client.provider !== undefined && plan.originProviders.has(client.provider) ? NO_CANDIDATES : locationCandidates(plan, client);
-  }
-  const out: Candidate[] = [];
-  for (const bucket of plan.networkBuckets) {
-    if (bucket.networks.contains(ip, family)) out.push({ bucket, reason: 'network' });
-  }
-  if (client.provider !== undefined && plan.originProviders.has(client.provider)) return out.slice(0, plan.maxCandidates);
-  for (const candidate of locationCandidates(plan, client)) {
-    if (out.length >= plan.maxCandidates) break;
+  const group = plan.networkBuckets.length === 0 ? NO_GROUP : networkGroup(plan.networks, ip, family);
+  if (group === NO_GROUP) return originOnly ? NO_CANDIDATES : locationCandidates(plan, client);
+  const networks = plan.networks;
+  const byNetwork = networks.candidates[group] as readonly Candidate[];
+  if (originOnly) return byNetwork;
+  const byLocation = locationCandidates(plan, client);
+  if (networks.lastLocation[group] === byLocation) return networks.lastMerged[group] as readonly Candidate[];
+  const merged = mergeCandidates(byNetwork, byLocation, plan.maxCandidates);
+  networks.lastLocation[group] = byLocation;
+  networks.lastMerged[group] = merged;
+  return merged;
+}
+
+/** The network candidates, then the location's that are not among them, at most `max`. */
+function mergeCandidates(byNetwork: readonly Candidate[], byLocation: readonly Candidate[], max: number): readonly Candidate[] {
+  const out = byNetwork.slice();
+  for (const candidate of byLocation) {
+    if (out.length >= max) break;
     if (!out.some((c) => c.bucket === candidate.bucket)) out.push(candidate);
   }
-  return out.slice(0, plan.maxCandidates);
+  return Object.freeze(out);
 }
 
 /** The location-derived part of the candidate list, memoised: it depends only on where the client is. */

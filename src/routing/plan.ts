@@ -6,6 +6,7 @@ import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
 import type { RegionCoordinates } from '../geo/nearest.js';
 import { newCandidateCache, type Candidate } from './candidates.js';
 import { planOrigins, registryPrefix, type OriginTable } from './origin-table.js';
+import { compileNetworks, type NetworkRouting } from './network-candidates.js';
 
 /**
  * Bound on the signed URLs one private bucket keeps per signing window: about 40,000 URLs of
@@ -42,6 +43,8 @@ export interface RoutingPlan {
   readonly origins: OriginTable;
   readonly buckets: readonly PlannedBucket[];
   readonly networkBuckets: readonly PlannedBucket[];
+  /** Every bucket's networks in one prefix table, compiled once per generation. */
+  readonly networks: NetworkRouting;
   readonly originProviders: ReadonlySet<string>;
   /** provider → region → buckets serving it, in config order. */
   readonly byRegion: ReadonlyMap<string, ReadonlyMap<string, readonly PlannedBucket[]>>;
@@ -110,6 +113,7 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
     origins,
     buckets,
     networkBuckets: buckets.filter((b) => b.networks.size > 0),
+    networks: compileNetworks(buckets, config.blobs.candidates),
     originProviders: new Set(Object.keys(config.providers)),
     byRegion,
     byProvider,

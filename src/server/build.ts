@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { createExistenceChecker, loadInventory, type CheckHook, type TransitionHook } from '../blobs/index.js';
 import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
@@ -91,7 +90,10 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const inventory =
     inventoryFile === ''
       ? undefined
-      : await leased(leases, files.open('inventory', inventoryFile, async (path) => ({ value: await loadInventory(path), bytes: await inventoryBytes(path) })));
+      : await leased(leases, files.open('inventory', inventoryFile, async (path) => {
+          const loaded = await loadInventory(path);
+          return { value: loaded, bytes: loaded.bytes };
+        }));
   // Everything this generation logs follows its own log.level, requests included.
   const generationLogger = logger.child({}, { level: config.log.level });
   const geoLogger = generationLogger.child({ component: 'geo' });
@@ -158,9 +160,4 @@ function distanceFor(regions: RegionCoordinates): (client: ClientLocation, bucke
     const to = bucketLocation(bucket, regions);
     return from && to ? Math.round(haversineKm(from, to)) : undefined;
   };
-}
-
-/** An inventory's cost in memory, estimated by its size on disk (each digest is held as a string). */
-async function inventoryBytes(path: string): Promise<number> {
-  return (await stat(path)).size;
 }

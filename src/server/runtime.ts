@@ -80,6 +80,7 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
         ...named('forwarded_for', forwarded.figures()),
         ...named('recent_clients', parts.locator.recentFigures?.()),
         ...named('candidates', plan.candidateCache.figures()),
+        ...named('network_groups', plan.networks.groupByAddress.figures()),
         ...named('rate_limit', parts.limiter?.figures()),
         ...named('existence', parts.checker.cacheFigures()),
       ];

@@ -13,7 +13,7 @@ const RUN = join(ROOT, 'bench', 'run.js');
 const BASELINE = join(ROOT, 'bench', 'baseline.js');
 const SHARED_AWS_FEED = join(SHARED_RANGES, 'aws-ip-ranges.json');
 /** Short rounds and few connections: these tests check the harness, not the numbers. */
-const TINY = ['--no-tls', '--no-signing', '--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic', '--open-loop', '0'];
+const TINY = ['--no-tls', '--no-signing', '--duration', '0.3', '--warmup', '0', '--startup-runs', '1', '--connections', '4', '--ranges', 'synthetic', '--open-loop', '0', '--no-scale'];
 
 const cleanups: (() => void | Promise<void>)[] = [];
 afterEach(async () => {

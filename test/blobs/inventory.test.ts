@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inventoryKey, loadInventory } from '../../src/blobs/index.js';
+import { inventoryOf, loadInventory, type Inventory } from '../../src/blobs/index.js';
 import { digest } from '../support/blobs.js';
 
 let dir: string | undefined;
@@ -20,10 +20,18 @@ async function file(name: string, content: string): Promise<string> {
 
 const sha512 = `sha512:${'ab'.repeat(64)}`;
 
+/** Which of the probes `bucket` holds by the inventory, as the checker asks it. */
+function held(inventory: Inventory, bucket: string, probes: readonly string[]): string[] {
+  return probes.filter((probe) => inventory.has(bucket, probe));
+}
+const probes = [digest(1), digest(2), digest(3), sha512, `sha512:${'cd'.repeat(64)}`];
+
 describe('loadInventory', () => {
   it('reads one digest per line, skipping blank lines, comments, CRLF and a byte-order mark', async () => {
     const path = await file('list.txt', `\uFEFF# blobs of v1.30\r\n${digest(1)}\r\n\n  ${digest(2)}  \n${sha512}\n${digest(1)}\n`);
-    expect(await loadInventory(path)).toEqual(new Set([digest(1), digest(2), sha512]));
+    const inventory = await loadInventory(path);
+    expect(inventory.size).toBe(3);
+    expect(held(inventory, 'any', probes)).toEqual([digest(1), digest(2), sha512]);
   });
 
   it('reads an empty file as an empty inventory', async () => {
@@ -46,7 +54,7 @@ describe('loadInventory', () => {
 
   it('reads a JSON list', async () => {
     const path = await file('list.json', JSON.stringify([digest(1), digest(2)], null, 2));
-    expect(await loadInventory(path)).toEqual(new Set([digest(1), digest(2)]));
+    expect(held(await loadInventory(path), 'any', probes)).toEqual([digest(1), digest(2)]);
   });
 
   it('names the entry of a bad digest in a JSON list', async () => {
@@ -56,7 +64,10 @@ describe('loadInventory', () => {
 
   it('reads a JSON object of per-bucket lists, with "*" meaning every bucket', async () => {
     const path = await file('buckets.json', JSON.stringify({ '*': [digest(1)], 'aws-eu-west-3': [digest(2)] }));
-    expect(await loadInventory(path)).toEqual(new Set([digest(1), inventoryKey('aws-eu-west-3', digest(2))]));
+    const inventory = await loadInventory(path);
+    expect(inventory.size).toBe(2);
+    expect(held(inventory, 'aws-eu-west-3', probes)).toEqual([digest(1), digest(2)]);
+    expect(held(inventory, 'lab', probes)).toEqual([digest(1)]);
   });
 
   it('rejects a per-bucket value that is not a list, and bad digests inside one', async () => {
@@ -76,5 +87,75 @@ describe('loadInventory', () => {
     await expect(loadInventory(broken)).rejects.toThrow(`inventory ${broken}: invalid JSON`);
     const missing = join(dir ?? tmpdir(), 'missing.txt');
     await expect(loadInventory(missing)).rejects.toThrow(`inventory ${missing}: cannot read`);
+  });
+});
+
+describe('loadInventory reads bytes, and the string parser only when the scanner declines', () => {
+  it('reads what sync writes (an indented object of sorted lists) and a one-line object alike', async () => {
+    const document = { '*': [digest(3)], a: [digest(1), sha512], b: [] };
+    for (const text of [`${JSON.stringify(document, null, 1)}\n`, JSON.stringify(document)]) {
+      const inventory = await loadInventory(await file('sync.json', text));
+      expect(inventory.size).toBe(3);
+      expect(held(inventory, 'a', probes)).toEqual([digest(1), digest(3), sha512]);
+      expect(held(inventory, 'b', probes)).toEqual([digest(3)]);
+      expect(held(inventory, 'c', probes)).toEqual([digest(3)]);
+    }
+  });
+
+  it.each([
+    ['an escaped character in a digest', `["\\u0073ha256:${'0'.repeat(63)}1"]`, [digest(1)]],
+    ['an escaped bucket name', `{"l\\u0061b": ["${digest(2)}"]}`, []],
+    ['a repeated bucket (JSON keeps its last list)', `{"lab": ["${digest(1)}"], "lab": ["${digest(2)}"]}`, []],
+    ['non-ASCII whitespace before a line', `\u00a0${digest(1)}\n`, [digest(1)]],
+  ])('%s means what JSON and the text rules say', async (_label, text, everywhere) => {
+    const inventory = await loadInventory(await file('odd.json', text));
+    expect(held(inventory, 'other', probes)).toEqual(everywhere);
+  });
+
+  it('an escaped bucket name is that bucket, and a repeated one keeps its last list', async () => {
+    expect(held(await loadInventory(await file('e.json', `{"l\\u0061b": ["${digest(2)}"]}`)), 'lab', probes)).toEqual([digest(2)]);
+    expect(held(await loadInventory(await file('r.json', `{"lab": ["${digest(1)}"], "lab": ["${digest(2)}"]}`)), 'lab', probes)).toEqual([digest(2)]);
+  });
+
+  it.each([
+    ['trailing text after the list', `["${digest(1)}"] x`, /invalid JSON/],
+    ['a missing comma', `["${digest(1)}" "${digest(2)}"]`, /invalid JSON/],
+    ['a control character in a bucket name', `{"l\tab": ["${digest(1)}"]}`, /invalid JSON/],
+    ['a bucket mapping to a number', `{"lab": 1}`, /"lab" must map to a list of digests/],
+    ['an object that never closes', `{"lab": ["${digest(1)}"]`, /invalid JSON/],
+  ])('refuses %s with the string parser’s words', async (_label, text, message) => {
+    await expect(loadInventory(await file('bad.json', text))).rejects.toThrow(message);
+  });
+
+  it('reads files larger than its 1 MiB chunk: lines across chunk ends, and one line longer than a chunk', async () => {
+    const many = Array.from({ length: 20_000 }, (_, n) => digest(n + 100));
+    for (const text of [`${JSON.stringify({ lab: many }, null, 1)}\n`, JSON.stringify({ lab: many }), `${many.join('\n')}`]) {
+      const inventory = await loadInventory(await file('big.json', text));
+      expect(inventory.size).toBe(20_000);
+      expect(many.every((d) => inventory.has('lab', d))).toBe(true);
+    }
+  });
+
+  it('names a path it cannot read as a file', async () => {
+    dir ??= await mkdtemp(join(tmpdir(), 'registry-edge-inventory-'));
+    await expect(loadInventory(dir)).rejects.toThrow(`inventory ${dir}: cannot read`);
+  });
+
+  it('an inventory of entries (as tests and sync give them) answers like a loaded file', () => {
+    const inventory = inventoryOf([digest(1), `lab\u0000${digest(2)}`, sha512]);
+    expect(held(inventory, 'lab', probes)).toEqual([digest(1), digest(2), sha512]);
+    expect(held(inventory, 'other', probes)).toEqual([digest(1), sha512]);
+    expect(inventory.has('lab', 'sha256:short')).toBe(false);
+    expect(inventoryOf([]).has('lab', digest(1))).toBe(false);
+  });
+
+  it('grows past its first guess: 5,000 digests in a table sized for none', () => {
+    const many = Array.from({ length: 5000 }, (_, n) => digest(n + 10));
+    const inventory = inventoryOf(many);
+    expect(inventory.size).toBe(5000);
+    expect(many.every((d) => inventory.has('x', d))).toBe(true);
+    expect(inventory.has('x', digest(1))).toBe(false);
+    // About 45 bytes a sha256 digest once grown (36 a slot at 40-80% load).
+    expect(inventory.bytes / 5000).toBeLessThan(100);
   });
 });

@@ -94,7 +94,7 @@ describe('registry_edge_cache_* metrics', () => {
     try {
       expect((await get(edge.url, '/v2/app/manifests/1', { headers: { 'X-Forwarded-For': '198.51.100.1' } })).status).toBe(307);
       const samples = parseMetrics(await metrics.registry.metrics());
-      for (const cache of ['forwarded_for', 'recent_clients', 'candidates', 'rate_limit', 'existence']) {
+      for (const cache of ['forwarded_for', 'recent_clients', 'candidates', 'network_groups', 'rate_limit', 'existence']) {
         expect(value(samples, 'registry_edge_cache_max_entries', { cache })).toBeGreaterThan(0);
         expect(value(samples, 'registry_edge_cache_max_bytes', { cache })).toBeGreaterThan(0);
         expect(value(samples, 'registry_edge_cache_bytes', { cache })).toBeLessThanOrEqual(value(samples, 'registry_edge_cache_max_bytes', { cache }));

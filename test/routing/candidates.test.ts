@@ -66,6 +66,65 @@ describe('blobCandidates', () => {
     expect(calls.length).toBe(before);
   });
 
+  describe('network buckets: longest matching prefix first, then configuration order', () => {
+    const nested = buildPlan(
+      validateConfig(
+        {
+          origin: { url: 'https://o.example' },
+          blobs: { candidates: 4 },
+          buckets: [
+            { name: 'wide', url: 'http://wide.example', networks: ['10.0.0.0/8', '2001:db8::/32'] },
+            { name: 'site', url: 'http://site.example', networks: ['10.1.0.0/16', '2001:db8:1::/48'] },
+            { name: 'twin', url: 'http://twin.example', networks: ['10.1.0.0/16'] },
+            { name: 'host', url: 'http://host.example', networks: ['10.1.2.3/32', '10.0.0.0/8', '2001:db8:1::1/128'] },
+            { name: 'all', url: 'http://all.example', networks: ['::/0'] },
+            { name: 'cdn', url: 'http://cdn.example' },
+          ],
+          default_bucket: 'cdn',
+        },
+        'test',
+      ),
+    );
+    it.each<[string, string[]]>([
+      ['10.200.0.1', ['wide:network', 'host:network', 'all:network', 'cdn:default']],
+      ['10.1.9.9', ['site:network', 'twin:network', 'wide:network', 'host:network']],
+      ['10.1.2.3', ['host:network', 'site:network', 'twin:network', 'wide:network']],
+      ['192.0.2.1', ['all:network', 'cdn:default']],
+      ['2001:db8:1::1', ['host:network', 'site:network', 'wide:network', 'all:network']],
+      ['2001:db8:1::2', ['site:network', 'wide:network', 'all:network', 'cdn:default']],
+      ['2001:db9::1', ['all:network', 'cdn:default']],
+      ['::ffff:10.1.2.3', ['host:network', 'site:network', 'twin:network', 'wide:network']],
+    ])('%s → %j', (ip, expected) => {
+      expect(names(ip, {}, nested)).toEqual(expected);
+      // Asked again (the memoised answer), the same list.
+      expect(names(ip, {}, nested)).toEqual(expected);
+    });
+
+    it('a provider rule origin keeps the network buckets only, cut at blobs.candidates', () => {
+      expect(names('10.1.2.3', { provider: 'gcp' }, buildPlan({ ...nested.config, providers: { gcp: 'origin' } }))).toEqual([
+        'host:network',
+        'site:network',
+        'twin:network',
+        'wide:network',
+      ]);
+    });
+
+    it('remembers addresses in a memo bounded in entries and bytes', () => {
+      const memo = buildPlan(nested.config);
+      for (let i = 0; i < 10_000; i++) blobCandidates(memo, `2001:db8:1:${(i & 0xffff).toString(16)}::${i.toString(16)}`, 'ipv6', {});
+      const figures = memo.networks.groupByAddress.figures();
+      expect(figures.entries).toBeLessThanOrEqual(figures.maxEntries);
+      expect(figures.bytes).toBeLessThanOrEqual(figures.maxBytes);
+      expect(figures.entries).toBeGreaterThan(0);
+    });
+
+    it('a client whose location changes gets the merge for its new location', () => {
+      const ranked = buildPlan({ ...nested.config, buckets: [...nested.config.buckets, { name: 'eu', url: 'http://eu.example', provider: 'aws', regions: ['eu-west-1'], networks: [] }] });
+      expect(names('192.0.2.1', {}, ranked)).toEqual(['all:network', 'cdn:default']);
+      expect(names('192.0.2.1', { provider: 'aws', region: 'eu-west-1' }, ranked)).toEqual(['all:network', 'eu:region', 'cdn:default']);
+    });
+  });
+
   it('a default bucket given as a URL becomes a bucket of its own', () => {
     const p = buildPlan(validateConfig({ origin: { url: 'https://o.example' }, default_bucket: 'https://cdn2.example/' }, 'test'));
     const [first] = blobCandidates(p, '1.1.1.1', 'ipv4', {});
