@@ -77,7 +77,9 @@ class CachingChecker implements ExistenceChecker {
   private unhealthyBuckets = 0;
   private runningHeads = 0;
   private closed = false;
-  private readonly targets: HeadTargets;
+  private targets: HeadTargets;
+  private readonly keyParts: readonly string[];
+  private readonly wallClock: () => number;
   private readonly client: HeadClient;
   private readonly now: () => number;
   private readonly ownClock: CoarseClock | undefined;
@@ -86,13 +88,13 @@ class CachingChecker implements ExistenceChecker {
   private readonly maxInflight: number;
   private readonly overflowed: Verdict;
   private readonly policy: HealthPolicy;
-  private readonly logger: Logger | undefined;
+  private logger: Logger | undefined;
   private readonly onCheck: CheckHook | undefined;
   private readonly counters = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly heads = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<HeadOutcome, number>;
 
   constructor(options: ExistenceCheckerOptions) {
-    const keyParts = options.key.split('{digest}');
+    const keyParts = (this.keyParts = options.key.split('{digest}'));
     if (keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
     const check = options.check;
     this.cache = new AnswerCache(check.max_entries);
@@ -106,7 +108,8 @@ class CachingChecker implements ExistenceChecker {
     this.policy = { failureThreshold: check.failure_threshold, cooldownMs: check.cooldown_ms };
     this.logger = options.logger;
     this.onCheck = options.onCheck;
-    this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), options.wallClock ?? Date.now, options.logger);
+    this.wallClock = options.wallClock ?? Date.now;
+    this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), this.wallClock, options.logger);
     this.client = new HeadClient({
       timeoutMs: check.timeout_ms,
       maxSockets: check.max_inflight,
@@ -152,6 +155,11 @@ class CachingChecker implements ExistenceChecker {
       inventory: this.inventory.size,
       buckets,
     };
+  }
+
+  renew(options: Pick<ExistenceCheckerOptions, 'logger' | 'signers'>): void {
+    this.logger = options.logger;
+    this.targets = new HeadTargets(this.keyParts, options.signers ?? new Map(), this.wallClock, options.logger);
   }
 
   cacheFigures(): CacheFigures {

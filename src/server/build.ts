@@ -8,6 +8,7 @@ import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
+import { shareChecker } from './checker-share.js';
 import { DataFiles, type Lease } from './data-files.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
 
@@ -20,7 +21,7 @@ export interface BuildOptions {
   wallClock?: () => number;
   /** Clock for the rate limiter (tests inject one). */
   limiterClock?: MillisecondClock;
-  /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
+  /** The generation this one replaces: unchanged rate limits keep its clients' buckets, unchanged buckets its existence checker. */
   previous?: Runtime;
   /** The process's loaded data files: unchanged ones are shared with earlier generations. */
   files?: DataFiles;
@@ -98,17 +99,11 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     return from && to ? Math.round(haversineKm(from, to)) : undefined;
   };
 
-  const checker = createExistenceChecker({
-    key: config.blobs.key,
-    check: config.blobs.check,
-    inventory,
-    now: options.now,
-    onCheck: options.onCheck,
-    logger: generationLogger.child({ component: 'blobs' }),
-    headers: { 'User-Agent': 'registry-edge' },
-    signers,
-    wallClock,
-  });
+  const checkerLogger = generationLogger.child({ component: 'blobs' });
+  const basis = { key: config.blobs.key, check: config.blobs.check, buckets: config.buckets, inventory };
+  const checker = shareChecker(options.previous?.checker, basis, { logger: checkerLogger, signers }, () =>
+    createExistenceChecker({ ...basis, now: options.now, onCheck: options.onCheck, logger: checkerLogger, headers: { 'User-Agent': 'registry-edge' }, signers, wallClock }),
+  );
   return assembleRuntime({
     loaded,
     locator,
