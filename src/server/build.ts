@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { createExistenceChecker, loadInventory, type CheckHook } from '../blobs/index.js';
+import { createExistenceChecker, loadInventory, type CheckHook, type ExistenceChecker, type ExistenceCheckerOptions } from '../blobs/index.js';
 import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { createLocator } from '../geo/locator.js';
@@ -99,11 +99,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     return from && to ? Math.round(haversineKm(from, to)) : undefined;
   };
 
-  const checkerLogger = generationLogger.child({ component: 'blobs' });
-  const basis = { key: config.blobs.key, check: config.blobs.check, buckets: config.buckets, inventory };
-  const checker = shareChecker(options.previous?.checker, basis, { logger: checkerLogger, signers }, () =>
-    createExistenceChecker({ ...basis, now: options.now, onCheck: options.onCheck, logger: checkerLogger, headers: { 'User-Agent': 'registry-edge' }, signers, wallClock }),
-  );
+  const checker = generationChecker(config, { inventory, signers, wallClock, logger: generationLogger.child({ component: 'blobs' }) }, options);
   return assembleRuntime({
     loaded,
     locator,
@@ -124,6 +120,21 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
       for (const lease of leases) lease.release();
     },
   });
+}
+
+/**
+ * The previous generation's existence checker when its buckets did not change, else a new one.
+ * Its own function on purpose: a closure in buildWithLeases that named `options` would keep
+ * `options.previous` (and through it every earlier generation) alive in the closures' shared context.
+ */
+function generationChecker(
+  config: LoadedConfig['config'],
+  parts: Required<Pick<ExistenceCheckerOptions, 'signers' | 'wallClock' | 'logger'>> & Pick<ExistenceCheckerOptions, 'inventory'>,
+  options: BuildOptions,
+): ExistenceChecker {
+  const basis = { key: config.blobs.key, check: config.blobs.check, buckets: config.buckets, inventory: parts.inventory as ReadonlySet<string> | undefined };
+  const { now, onCheck } = options;
+  return shareChecker(options.previous?.checker, basis, parts, () => createExistenceChecker({ ...parts, key: basis.key, check: basis.check, now, onCheck, headers: { 'User-Agent': 'registry-edge' } }));
 }
 
 /** An inventory's cost in memory, estimated by its size on disk (each digest is held as a string). */
