@@ -35,7 +35,7 @@ describe('reloads and the existence checker', () => {
     return { served, bucket, config };
   }
 
-  async function pull(url: string): Promise<string | undefined> {
+  async function pull(url: string): Promise<unknown> {
     const res = await get(url, BLOB);
     expect(res.status).toBe(307);
     return res.headers.location;
