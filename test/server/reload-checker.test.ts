@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startHttpBucket, type HttpBucket } from '../support/buckets.js';
 import { get } from '../support/harness.js';
 import { post, scrape, scratch, startServe, value, writeConfig, type Served } from '../support/serve.js';
@@ -23,6 +25,7 @@ describe('reloads and the existence checker', () => {
     served = undefined;
     bucket = undefined;
   });
+  afterAll(() => dir.cleanup());
 
   async function start(doc: Record<string, unknown> = {}): Promise<{ served: Served; bucket: HttpBucket; config: (extra: Record<string, unknown>) => void }> {
     bucket = await startHttpBucket('b', { present: new Set([`/p/${DIGEST}`]) });
@@ -105,5 +108,21 @@ describe('reloads and the existence checker', () => {
     expect(own).toMatchObject({ pid: process.pid, role: 'single', generations: 1 });
     expect(own?.heap_data_bytes).toBe((own?.heap_used_bytes as number) - (own?.heap_code_bytes as number));
     for (const field of ['heap_used_bytes', 'heap_code_bytes', 'external_bytes', 'rss_bytes', 'heap_committed_bytes']) expect(own?.[field]).toBeGreaterThan(0);
+    expect(own?.collected).toBe(false);
+  });
+
+  it('with a collector (node --expose-gc), GET /debug/memory collects first and says so', async () => {
+    const { served } = await start();
+    // The real collector, as --expose-gc would install it, taken from a fresh context.
+    setFlagsFromString('--expose-gc');
+    const holder = globalThis as { gc?: () => void };
+    holder.gc = runInNewContext('gc') as () => void;
+    try {
+      const res = await get(served.admin, '/debug/memory');
+      const { processes } = JSON.parse(res.body) as { processes: Array<Record<string, unknown>> };
+      expect(processes[0]).toMatchObject({ role: 'single', collected: true, generations: 1 });
+    } finally {
+      delete holder.gc;
+    }
   });
 });
