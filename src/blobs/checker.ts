@@ -7,6 +7,7 @@ import { inventoryOf } from './inventory-set.js';
 import type { BucketConfig } from '../config/types.js';
 import { HeadClient, failureCause, type HeadResult } from './head.js';
 import { HeadTargets } from './signed-head.js';
+import { OUTCOMES, TRANSITION_MESSAGES, type Verdict, PRESENT, ABSENT, BREAKER_OPEN, PROBE_RUNNING, SKIPPED_OPEN, SKIPPED_PROBING, CHECKER_CLOSED, presenceOf, noted } from './verdicts.js';
 import { HEALTHY, admits, afterHead, beginProbe, probeDue, type BucketHealth, type HealthPolicy } from './health.js';
 import type {
   BucketHealthSnapshot,
@@ -16,7 +17,6 @@ import type {
   ExistenceCheckerOptions,
   ExistenceStats,
   HeadOutcome,
-  HealthState,
   InventoryLookup,
   Logger,
   Presence,
@@ -25,47 +25,6 @@ import type {
 
 /** Precision of the default clock: TTLs and cool-downs may run this much long. */
 const CLOCK_RESOLUTION_MS = 100;
-
-const OUTCOMES: readonly HeadOutcome[] = [
-  'present',
-  'absent',
-  'redirect',
-  'status_4xx',
-  'status_5xx',
-  'status_other',
-  'timeout',
-  'error',
-  'signature_refused',
-];
-
-const TRANSITION_MESSAGES: Record<HealthState, string> = {
-  open: 'bucket skipped after failed existence checks',
-  'half-open': 'probing skipped bucket',
-  closed: 'bucket answers existence checks again',
-};
-
-/** A check's answer with, when it is `unknown`, the reason in a few words (shown by `explain`). */
-interface Verdict {
-  readonly presence: Presence;
-  readonly cause: string | undefined;
-}
-
-const PRESENT: Verdict = Object.freeze({ presence: 'present', cause: undefined });
-const ABSENT: Verdict = Object.freeze({ presence: 'absent', cause: undefined });
-const BREAKER_OPEN = 'breaker open';
-const PROBE_RUNNING = 'breaker half-open: a probe is running';
-const SKIPPED_OPEN: Verdict = Object.freeze({ presence: 'unknown', cause: BREAKER_OPEN });
-const SKIPPED_PROBING: Verdict = Object.freeze({ presence: 'unknown', cause: PROBE_RUNNING });
-const CHECKER_CLOSED: Verdict = Object.freeze({ presence: 'unknown', cause: 'checker closed' });
-
-function presenceOf(verdict: Verdict): Presence {
-  return verdict.presence;
-}
-
-function noted(verdict: Verdict, note: CheckNote): Presence {
-  note.cause = verdict.cause;
-  return verdict.presence;
-}
 
 /** Sets and lists of entries (tests, embedders) become the same compact tables a file loads into. */
 function lookupOf(given: ExistenceCheckerOptions['inventory']): InventoryLookup {
@@ -86,7 +45,9 @@ class CachingChecker implements ExistenceChecker {
   private unhealthyBuckets = 0;
   private runningHeads = 0;
   private closed = false;
-  private readonly targets: HeadTargets;
+  private targets: HeadTargets;
+  private readonly keyParts: readonly string[];
+  private readonly wallClock: () => number;
   private readonly client: HeadClient;
   private readonly now: () => number;
   private readonly ownClock: CoarseClock | undefined;
@@ -95,14 +56,14 @@ class CachingChecker implements ExistenceChecker {
   private readonly maxInflight: number;
   private readonly overflowed: Verdict;
   private readonly policy: HealthPolicy;
-  private readonly logger: Logger | undefined;
+  private logger: Logger | undefined;
   private readonly onCheck: CheckHook | undefined;
   private readonly onTransition: TransitionHook | undefined;
   private readonly counters = { hits: 0, misses: 0, coalesced: 0, skipped: 0, overflow: 0 };
   private readonly heads = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<HeadOutcome, number>;
 
   constructor(options: ExistenceCheckerOptions) {
-    const keyParts = options.key.split('{digest}');
+    const keyParts = (this.keyParts = options.key.split('{digest}'));
     if (keyParts.length < 2) throw new Error(`blobs.key "${options.key}" has no {digest} placeholder`);
     const check = options.check;
     this.cache = new AnswerCache(check.max_entries);
@@ -117,7 +78,8 @@ class CachingChecker implements ExistenceChecker {
     this.logger = options.logger;
     this.onCheck = options.onCheck;
     this.onTransition = options.onTransition;
-    this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), options.wallClock ?? Date.now, options.logger);
+    this.wallClock = options.wallClock ?? Date.now;
+    this.targets = new HeadTargets(keyParts, options.signers ?? new Map(), this.wallClock, options.logger);
     this.client = new HeadClient({
       timeoutMs: check.timeout_ms,
       maxSockets: check.max_inflight,
@@ -163,6 +125,11 @@ class CachingChecker implements ExistenceChecker {
       inventory: this.inventory.size,
       buckets,
     };
+  }
+
+  renew(options: Pick<ExistenceCheckerOptions, 'logger' | 'signers'>): void {
+    this.logger = options.logger;
+    this.targets = new HeadTargets(this.keyParts, options.signers ?? new Map(), this.wallClock, options.logger);
   }
 
   cacheFigures(): CacheFigures {

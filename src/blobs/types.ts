@@ -89,6 +89,11 @@ export interface ExistenceChecker {
    */
   available(bucket: BucketConfig, note?: CheckNote): boolean;
   stats(): ExistenceStats;
+  /**
+   * A reload carries this checker (cache and bucket health) into its new generation: HEADs log
+   * at the new generation's level and are signed with its freshly read credentials.
+   */
+  renew(options: Pick<ExistenceCheckerOptions, 'logger' | 'signers'>): void;
   /** Size of the answer cache, for the cache metrics. */
   cacheFigures(): CacheFigures;
   /** Closes pooled connections and timers; HEADs still running resolve `unknown`. */

@@ -7,7 +7,7 @@ import { PrimaryRole, type PrimaryOptions } from '../lifecycle/primary.js';
 import { answerPrimary, isClusterWorker, reportFailure, tellPrimary } from '../lifecycle/worker.js';
 import { createLogger, droppedLogLines, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
-import { adminUnauthorizedCounter, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
+import { adminUnauthorizedCounter, collectGarbageIfExposed, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
 import { ConfigSource } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
@@ -89,6 +89,7 @@ export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptio
     logger,
     metrics,
     clocks: options.clocks,
+    worker: asWorker,
     onGeneration: asWorker ? (status) => tellPrimary({ op: 'status', status }) : undefined,
   });
   const lifecycle = await startLifecycle(role, {
@@ -133,7 +134,12 @@ async function serveAsWorker(args: ServeArgs, io: Io): Promise<CommandResult> {
   }
   const { role, metrics, running } = handle;
   answerPrimary({
-    metricsJson: () => metrics.registry.getMetricsAsJSON(),
+    // Like a single process's scrape, collect first (with --expose-gc): the figures are what is retained.
+    metricsJson: () => {
+      collectGarbageIfExposed();
+      return metrics.registry.getMetricsAsJSON();
+    },
+    memory: () => role.memory(),
     reload: (reason) => handle.reload(reason),
     explain: (query) => role.explain(query),
   });

@@ -4,13 +4,13 @@ import type { GenerationStatus } from './readiness.js';
 
 /**
  * The messages a --workers primary and its workers exchange over node:cluster's IPC channel.
- * The primary asks (metrics, reload, explain) and waits for the answer with a deadline; a
+ * The primary asks (metrics, reload, explain, memory) and waits for the answer with a deadline; a
  * worker says when it listens, when a reload changed what it serves, and why it could not start.
  */
 
 export const CHANNEL = 'registry-edge';
 
-export type Question = 'metrics' | 'reload' | 'explain';
+export type Question = 'metrics' | 'reload' | 'explain' | 'memory';
 
 /** Primary to worker. */
 export interface QuestionMessage {

@@ -2,10 +2,12 @@ import { ConfigError } from '../config/errors.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { RouteQuery } from '../ops/admin.js';
+import { measureMemory, type MemoryFigures } from '../ops/memory.js';
 import type { EdgeMetrics } from '../ops/metrics.js';
 import { Reloader, type ConfigSource, type ReloadReport } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import { buildRuntime, type BuildOptions } from '../server/build.js';
+import { checkerHeld } from '../server/checker-share.js';
 import { DataFiles } from '../server/data-files.js';
 import { explain } from '../server/explain.js';
 import { RuntimeHolder, type Runtime } from '../server/runtime.js';
@@ -24,6 +26,8 @@ export interface EdgeOptions {
   clocks?: Pick<BuildOptions, 'now' | 'limiterClock' | 'wallClock' | 'probeTimers'>;
   /** A reload put a new generation in use (a worker tells its primary, for /readyz). */
   onGeneration?: (status: GenerationStatus) => void;
+  /** One of the workers of `serve --workers` (how /debug/memory names the process). */
+  worker?: boolean;
 }
 
 interface Serving {
@@ -89,10 +93,13 @@ export class EdgeRole implements Role {
       logger,
       build: (next, previous) => this.build(next, previous),
       onSwap: (next, previous) => {
-        metrics.retire(previous.checker);
+        // A checker carried into the new generation keeps counting as the current one.
+        if (next.checker !== previous.checker) metrics.retire(previous.checker);
         this.options.onGeneration?.(generationStatus(next));
       },
-      onClosed: (previous) => metrics.release(previous.checker),
+      onClosed: (previous) => {
+        if (!checkerHeld(previous.checker)) metrics.release(previous.checker);
+      },
       onResult: (result, seconds) => metrics.reloaded(result, seconds),
     });
     metrics.hold({ generations: () => 1 + reloader.retired, fileBytes: () => this.files.bytesByFile() });
@@ -123,6 +130,11 @@ export class EdgeRole implements Role {
 
   explain(query: RouteQuery): Promise<unknown> {
     return explain(this.started().holder.current, query);
+  }
+
+  async memory(): Promise<MemoryFigures[]> {
+    const generations = this.serving === undefined ? 0 : 1 + this.serving.reloader.retired;
+    return [await measureMemory(this.options.worker === true ? 'worker' : 'single', generations)];
   }
 
   workers(): unknown[] {

@@ -86,6 +86,7 @@ function adminBackend(role: Role, reload: (reason: string) => Promise<ReloadRepo
     metrics: () => role.metrics(),
     explain: (query) => role.explain(query),
     workers: () => role.workers(),
+    memory: () => role.memory(),
     reload: () => reload('POST /reload'),
   };
 }

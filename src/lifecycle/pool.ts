@@ -108,6 +108,9 @@ export class WorkerPool {
     worker.on('message', (message: unknown) => {
       if (isChannelMessage(message)) this.receive(slot, message as WorkerMessage);
     });
+    // A write to a worker whose channel just closed (EPIPE, e.g. node handing it a connection as
+    // it exits) must not crash the primary: its 'exit' follows, and the pool deals with that.
+    worker.on('error', (error) => this.options.logger.warn({ worker_pid: worker.process.pid, err: error }, 'worker channel error'));
     worker.once('exit', (code, signal) => this.exited(slot, worker, code, signal));
   }
 

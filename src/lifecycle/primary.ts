@@ -3,6 +3,7 @@ import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Readiness, RouteQuery } from '../ops/admin.js';
+import { measureMemory, type MemoryFigures } from '../ops/memory.js';
 import { collectGarbageIfExposed, PREFIX, scrapedCounter } from '../ops/metrics.js';
 import type { ConfigSource, ReloadReport } from '../ops/reload.js';
 import { PendingQuestions } from './channel.js';
@@ -107,6 +108,14 @@ export class PrimaryRole implements Role {
     const reply = await this.questions.ask(first.worker, 'explain', ASK_TIMEOUT_MS, { request: query });
     if (!reply.ok) throw new Error(reply.error);
     return reply.value;
+  }
+
+  /** The primary's own memory, then each listening worker's (one that does not answer is left out). */
+  async memory(): Promise<MemoryFigures[]> {
+    const own = await measureMemory('primary');
+    const live = this.pool.listening();
+    const replies = await Promise.all(live.map(({ worker }) => this.questions.ask(worker, 'memory', ASK_TIMEOUT_MS)));
+    return [own, ...replies.flatMap((reply) => (reply.ok ? (reply.value as MemoryFigures[]) : []))];
   }
 
   workers(): unknown[] {

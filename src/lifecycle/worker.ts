@@ -22,6 +22,14 @@ export interface WorkerEndpoints {
   metricsJson(): Promise<unknown>;
   reload(reason: string): Promise<ReloadReport>;
   explain(request: RouteQuery): Promise<unknown>;
+  memory(): Promise<unknown>;
+}
+
+function answer(endpoints: WorkerEndpoints, op: QuestionMessage['op'], request: RouteQuery | undefined, reason: string | undefined): Promise<unknown> {
+  if (op === 'metrics') return endpoints.metricsJson();
+  if (op === 'reload') return endpoints.reload(`${reason ?? 'reload'} (primary)`);
+  if (op === 'memory') return endpoints.memory();
+  return endpoints.explain(request as RouteQuery);
 }
 
 /** In a worker: answer the primary's questions from now on. */
@@ -29,8 +37,7 @@ export function answerPrimary(endpoints: WorkerEndpoints): void {
   process.on('message', (message: unknown) => {
     if (!isChannelMessage(message) || message.op === 'reply') return;
     const { id, op, request, reason } = message as QuestionMessage;
-    const work =
-      op === 'metrics' ? endpoints.metricsJson() : op === 'reload' ? endpoints.reload(`${reason ?? 'reload'} (primary)`) : endpoints.explain(request as RouteQuery);
+    const work = answer(endpoints, op, request, reason);
     work.then(
       (value) => tellPrimary({ op: 'reply', id, ok: true, value }),
       (error: unknown) => tellPrimary({ op: 'reply', id, ok: false, error: error instanceof Error ? error.message : String(error) }),

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { AdminToken } from './admin-token.js';
+import type { MemoryFigures } from './memory.js';
 import type { ReloadReport } from './reload.js';
 import { parsePrometheusText } from './prometheus-text.js';
 import { STATUS_PAGE_HEADERS, statusPageHtml } from './status-page/page.js';
@@ -26,6 +27,8 @@ export interface AdminBackend {
   explain(request: RouteQuery): Promise<unknown>;
   reload(): Promise<ReloadReport>;
   workers(): unknown[];
+  /** Each process's memory after collections settle (GET /debug/memory). */
+  memory(): Promise<MemoryFigures[]>;
 }
 
 export interface AdminGuard {
@@ -38,7 +41,7 @@ export interface AdminGuard {
 
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
-const NOT_FOUND = 'not found: try /, /healthz, /readyz, /metrics, /debug/status, /debug/route, /debug/workers, POST /reload\n';
+const NOT_FOUND = 'not found: try /, /healthz, /readyz, /metrics, /debug/status, /debug/route, /debug/workers, /debug/memory, POST /reload\n';
 const UNAUTHORIZED = `${JSON.stringify({ error: 'this endpoint needs Authorization: Bearer <the token in admin.token_file>' })}\n`;
 
 function send(status: number, body: string, type = TEXT, extra: Record<string, string> = {}): Response {
@@ -61,6 +64,7 @@ const METHODS: Record<string, string[]> = {
   [STATUS_SNAPSHOT_PATH]: ['GET', 'HEAD'],
   '/debug/route': ['GET', 'HEAD'],
   '/debug/workers': ['GET', 'HEAD'],
+  '/debug/memory': ['GET', 'HEAD'],
   '/reload': ['POST'],
 };
 
@@ -116,6 +120,7 @@ export function createAdminApp(backend: AdminBackend, guard: AdminGuard, onError
   app.get(STATUS_SNAPSHOT_PATH, () => statusSnapshot(backend, baseline));
   app.get('/debug/route', (c) => routeQuestion(c, backend));
   app.get('/debug/workers', () => sendJson(200, { workers: backend.workers() }));
+  app.get('/debug/memory', async () => sendJson(200, { processes: await backend.memory() }));
   app.post('/reload', async () => {
     const report = await backend.reload();
     return sendJson(report.ok ? 200 : 422, report);

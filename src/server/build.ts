@@ -1,4 +1,4 @@
-import { createExistenceChecker, loadInventory, type CheckHook, type TransitionHook } from '../blobs/index.js';
+import { createExistenceChecker, loadInventory, type CheckHook, type ExistenceChecker, type ExistenceCheckerOptions, type TransitionHook } from '../blobs/index.js';
 import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { createLocator } from '../geo/locator.js';
@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
 import { startOriginProbes, type OriginProbes, type ProbeHook, type ProbeTimers } from '../ops/origin-probe.js';
 import type { BucketRanker, PlannedBucket } from '../routing/plan.js';
+import { shareChecker } from './checker-share.js';
 import { DataFiles, type Lease } from './data-files.js';
 import { assembleRuntime, type Runtime } from './runtime.js';
 
@@ -22,7 +23,7 @@ export interface BuildOptions {
   wallClock?: () => number;
   /** Clock for the rate limiter (tests inject one). */
   limiterClock?: MillisecondClock;
-  /** The generation this one replaces: unchanged rate limits keep its clients' buckets. */
+  /** The generation this one replaces: unchanged rate limits keep its clients' buckets, unchanged buckets its existence checker. */
   previous?: Runtime;
   /** The process's loaded data files: unchanged ones are shared with earlier generations. */
   files?: DataFiles;
@@ -102,18 +103,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
-  const checker = createExistenceChecker({
-    key: config.blobs.key,
-    check: config.blobs.check,
-    inventory,
-    now: options.now,
-    onCheck: options.onCheck,
-    onTransition: options.onTransition,
-    logger: generationLogger.child({ component: 'blobs' }),
-    headers: { 'User-Agent': 'registry-edge' },
-    signers,
-    wallClock,
-  });
+  const checker = generationChecker(config, { inventory, signers, wallClock, logger: generationLogger.child({ component: 'blobs' }) }, options);
   const rt = assembleRuntime({
     loaded,
     locator,
@@ -160,4 +150,19 @@ function distanceFor(regions: RegionCoordinates): (client: ClientLocation, bucke
     const to = bucketLocation(bucket, regions);
     return from && to ? Math.round(haversineKm(from, to)) : undefined;
   };
+}
+
+/**
+ * The previous generation's existence checker when its buckets did not change, else a new one.
+ * Its own function on purpose: a closure in buildWithLeases that named `options` would keep
+ * `options.previous` (and through it every earlier generation) alive in the closures' shared context.
+ */
+function generationChecker(
+  config: LoadedConfig['config'],
+  parts: Required<Pick<ExistenceCheckerOptions, 'signers' | 'wallClock' | 'logger'>> & Pick<ExistenceCheckerOptions, 'inventory'>,
+  options: BuildOptions,
+): ExistenceChecker {
+  const basis = { key: config.blobs.key, check: config.blobs.check, buckets: config.buckets, inventory: parts.inventory };
+  const { now, onCheck, onTransition } = options;
+  return shareChecker(options.previous?.checker, basis, parts, () => createExistenceChecker({ ...parts, key: basis.key, check: basis.check, now, onCheck, onTransition, headers: { 'User-Agent': 'registry-edge' } }));
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { RateLimiter } from '../ops/rate-limit.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
 import { ForwardedMemo } from '../net/forwarded.js';
+import { releaseChecker } from './checker-share.js';
 import { buildPlan, type BucketRanker, type PlanExtras, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
@@ -104,7 +105,7 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
       return held === 0 ? Promise.resolve() : new Promise<void>((resolve) => whenIdle.push(resolve));
     },
     async close() {
-      await parts.checker.close();
+      await releaseChecker(parts.checker);
       await parts.close?.();
     },
   };

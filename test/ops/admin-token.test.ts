@@ -35,6 +35,7 @@ const PROTECTED: Array<[method: string, path: string, ok: number]> = [
   ['GET', '/debug/status', 200],
   ['GET', '/debug/route?ip=192.0.2.1&path=/v2/app/manifests/1.0', 200],
   ['GET', '/debug/workers', 200],
+  ['GET', '/debug/memory', 200],
 ];
 
 describe('admin.token_file guards reloads, /debug/* and the status data (live server)', () => {

