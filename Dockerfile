@@ -47,9 +47,9 @@ RUN --mount=type=bind,target=/context \
       skip) echo "geo update skipped (GEO_UPDATE=skip)" ;; \
       from) \
         test -d /context/geo-feeds || { echo "GEO_UPDATE=from needs a geo-feeds/ directory in the build context" >&2; exit 1; }; \
-        REGISTRY_EDGE_DATA_DIR="$data" node dist/src/cli.js geo update --from /context/geo-feeds ;; \
+        REGISTRY_EDGE_DATA_DIR="$data" node dist/bundle/cli.js geo update --from /context/geo-feeds ;; \
       auto) \
-        REGISTRY_EDGE_DATA_DIR="$data" timeout 900 node dist/src/cli.js geo update \
+        REGISTRY_EDGE_DATA_DIR="$data" timeout 900 node dist/bundle/cli.js geo update \
           || echo "geo update failed (offline build, or a feed unreachable; see above): without a ranges file the server routes blobs by geography only" >&2 ;; \
       *) echo "GEO_UPDATE must be auto, skip or from (got '$GEO_UPDATE')" >&2; exit 1 ;; \
     esac; \
@@ -72,7 +72,7 @@ COPY --from=build /app/config ./config
 COPY --from=build /app/geo ./geo
 COPY --from=build /app/data ./data
 # So that `kubectl exec ... -- registry-edge explain ...` works like the npm-installed CLI.
-RUN printf '#!/bin/sh\nexec node /app/dist/src/cli.js "$@"\n' > /usr/local/bin/registry-edge \
+RUN printf '#!/bin/sh\nexec node /app/dist/bundle/cli.js "$@"\n' > /usr/local/bin/registry-edge \
  && chmod 0755 /usr/local/bin/registry-edge
 # Numeric, so that Kubernetes' runAsNonRoot can verify it (a user name cannot be checked).
 # 1000 is the `node` user of the official image.
@@ -82,6 +82,6 @@ EXPOSE 8080 9090
 # and asks /healthz on the configured admin port, or the public /v2/ when the admin listener
 # is off. A port given only on serve's command line (--admin-port) must be given here too.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
-  CMD ["node", "/app/dist/src/cli.js", "healthcheck"]
-ENTRYPOINT ["node", "/app/dist/src/cli.js"]
+  CMD ["node", "/app/dist/bundle/cli.js", "healthcheck"]
+ENTRYPOINT ["node", "/app/dist/bundle/cli.js"]
 CMD ["serve"]

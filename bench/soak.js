@@ -37,7 +37,7 @@ const USAGE = `Usage: node bench/soak.js [flags]      (npm run soak -- [flags])
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'bundle', 'cli.js');
 const ORIGIN = 'https://origin.example';
 const ORIGIN_PATH = 'k8s/images';
 const KEY = '/containers/images/';

@@ -27,7 +27,7 @@ import { median } from './lib/stats.js';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const SERVER = join(BENCH_DIR, 'tls-server.js');
 const HANDSHAKER = join(BENCH_DIR, 'lib', 'handshake-child.js');
-const EDGE_CLI = join(BENCH_DIR, '..', 'dist', 'src', 'cli.js');
+const EDGE_CLI = join(BENCH_DIR, '..', 'dist', 'bundle', 'cli.js');
 const CPU_RATIO_TARGET = 1.25;
 const BLOB_DIGEST = `sha256:${'ab'.repeat(32)}`;
 const BLOB_PATH = `/v2/library/app/blobs/${BLOB_DIGEST}`;

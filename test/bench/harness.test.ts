@@ -192,7 +192,8 @@ describe('bench/run.js', () => {
       const profile = scenario.profile;
       expect(profile?.samples).toBeGreaterThan(50);
       const packages = profile?.byPackage.map((p) => p.name) ?? [];
-      expect(packages).toEqual(expect.arrayContaining(['node', 'hono', '@hono/node-server', 'pino', 'registry-edge']));
+      // Request lines are formatted and written without pino, so a tiny round need not sample it.
+      expect(packages).toEqual(expect.arrayContaining(['node', 'hono', '@hono/node-server', 'registry-edge']));
       expect(profile?.byModule.every((m) => /^dist\/(src|geo)\//.test(m.name))).toBe(true);
     }
     expect(json.startup.edge?.samplesMs).toHaveLength(1);

@@ -53,7 +53,7 @@ describe('the container image', () => {
   it('HEALTHCHECK runs the CLI, which reads the configured admin port, instead of hard-coding one', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const healthcheck = /^HEALTHCHECK(?:[^\n\\]|\\\n)*/m.exec(dockerfile)?.[0] ?? '';
-    expect(healthcheck).toMatch(/CMD \["node", "\/app\/dist\/src\/cli\.js", "healthcheck"\]/);
+    expect(healthcheck).toMatch(/CMD \["node", "\/app\/dist\/bundle\/cli\.js", "healthcheck"\]/);
     expect(healthcheck).not.toMatch(/\d{4}/);
   });
 });

@@ -19,7 +19,7 @@ import { startLocalOrigin, type LocalOrigin } from '../support/origins.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DOC = join(ROOT, 'docs', 'request-flow.md');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'bundle', 'cli.js');
 
 interface Example {
   method: string;

@@ -7,8 +7,8 @@ import { run, type Io } from '../../src/main.js';
 import { until } from './wait.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-/** The built binary; REGISTRY_EDGE_CLI runs the binary tests against another build (an older one, to see a test fail). */
-export const CLI = process.env.REGISTRY_EDGE_CLI ?? join(ROOT, 'dist', 'src', 'cli.js');
+/** The built binary as it ships (the bundle `npm start` and the image run); REGISTRY_EDGE_CLI runs the binary tests against another build (an older one, to see a test fail). */
+export const CLI = process.env.REGISTRY_EDGE_CLI ?? join(ROOT, 'dist', 'bundle', 'cli.js');
 
 class Sink extends Writable {
   text = '';

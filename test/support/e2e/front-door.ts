@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ManagedProcess } from './processes.js';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
+export const CLI = join(PROJECT_ROOT, 'dist', 'bundle', 'cli.js');
 
 export interface FrontDoorBucket {
   name: string;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './front-door.js';
 import { ManagedProcess, runCommand, type CommandResult } from './processes.js';
 
-export const SYNC_ENTRY = [join(PROJECT_ROOT, 'dist', 'src', 'cli.js')];
+export const SYNC_ENTRY = [join(PROJECT_ROOT, 'dist', 'bundle', 'cli.js')];
 export const KEY_FOLDER = join('containers', 'images');
 
 export interface SyncEvent {
