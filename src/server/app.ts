@@ -113,24 +113,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     const known = ip?.ok ? ip : undefined;
     const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs, origin };
     hooks.onRequest?.(entry, x.rt);
-    if (!logged) return;
-    // An event names the client's cloud and region, so it locates the client even when the decision did not.
-    const located = event && client === undefined && known !== undefined ? x.rt.locator.locate(known.ip) : client;
-    const fields = event ? pullFields(x.incoming, repo, located) : undefined;
-    const line = requestLine(Date.now(), process.pid, {
-      method: x.method,
-      kind,
-      status,
-      target,
-      provider: client?.provider,
-      region: client?.region,
-      reason,
-      origin,
-      clientIp: loggedIp(known?.ip, known?.family, x.rt.config.log.client_ip),
-      requestId: x.requestId,
-      durationMs,
-    }, fields);
-    lineTargetOf(x.rt.logger).write(line);
+    if (logged) writeRequestLine(x, entry, event);
   };
 
   const answer = (x: Exchange, settled: Answer): Response => {
@@ -183,4 +166,25 @@ function tooManyRequests(waitSeconds: number): Response {
     status: 429,
     headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(waitSeconds))), ...API_VERSION },
   });
+}
+
+/** The request line (with its pull event when one is wanted), straight to the log's sink. */
+function writeRequestLine(x: Exchange, entry: RequestRecord, event: boolean): void {
+  const { client, ip } = entry;
+  // An event names the client's cloud and region, so it locates the client even when the decision did not.
+  const located = event && client === undefined && ip !== undefined ? x.rt.locator.locate(ip) : client;
+  const line = requestLine(Date.now(), process.pid, {
+    method: entry.method,
+    kind: entry.kind,
+    status: entry.status,
+    target: entry.target,
+    provider: client?.provider,
+    region: client?.region,
+    reason: entry.reason,
+    origin: entry.origin,
+    clientIp: loggedIp(ip, entry.family, x.rt.config.log.client_ip),
+    requestId: x.requestId,
+    durationMs: entry.durationMs,
+  }, event ? pullFields(x.incoming, entry.repo, located) : undefined);
+  lineTargetOf(x.rt.logger).write(line);
 }
