@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { getHeapCodeStatistics, getHeapSpaceStatistics } from 'node:v8';
 
 /**
@@ -26,6 +27,29 @@ export interface MemoryFigures {
   external_bytes: number;
   array_buffers_bytes: number;
   rss_bytes: number;
+  /**
+   * Of rss_bytes, the anonymous memory (heap, malloc) and the file-backed pages (node's own
+   * binary and libraries, mapped files), from /proc/self/status on Linux. File pages are
+   * shared and dropped under pressure; they grow as code not run before is first executed.
+   */
+  rss_anon_bytes?: number;
+  rss_file_bytes?: number;
+}
+
+/** `RssAnon` and `RssFile` of /proc/self/status in bytes, when the system has them. */
+function residentSplit(): { anon: number; file: number } | undefined {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (field: string): number | undefined => {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+      return match === null ? undefined : Number(match[1]) * 1024;
+    };
+    const anon = kib('RssAnon');
+    const file = kib('RssFile');
+    return anon === undefined || file === undefined ? undefined : { anon, file };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Most collections a settle runs before it reports what it has. */
@@ -61,6 +85,7 @@ export async function measureMemory(role: MemoryFigures['role'], generations?: n
   const usage = process.memoryUsage();
   const code = getHeapCodeStatistics();
   const codeBytes = code.code_and_metadata_size + code.bytecode_and_metadata_size;
+  const split = residentSplit();
   return {
     pid: process.pid,
     role,
@@ -74,5 +99,7 @@ export async function measureMemory(role: MemoryFigures['role'], generations?: n
     external_bytes: usage.external,
     array_buffers_bytes: usage.arrayBuffers,
     rss_bytes: usage.rss,
+    rss_anon_bytes: split?.anon,
+    rss_file_bytes: split?.file,
   };
 }
