@@ -24,6 +24,7 @@ import { clockTicksPerSecond, nodeVersion, pinSelf, tasksetAvailable } from './l
 import { evaluateChecks, renderMarkdown, renderSvg } from './lib/report.js';
 import { runExtras, writeSigningFiles } from './lib/extras.js';
 import { runScaleFamily } from './scale.js';
+import { SCALE_DIGEST } from './lib/scale-config.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -155,7 +156,8 @@ async function main(options) {
     // Without registry-edge there is no routing to tell S3g apart; with it, S3g needs the city file.
     const scenarios = built.scenarios.filter((s) => options.scenarios.includes(s.id) && !(s.id === 'S3g' && realEdge && !locations?.file));
 
-    const bucket = await startBucketServer(built.presentDigests);
+    // The scaling family shares this bucket server: it must hold that family's blob too.
+    const bucket = await startBucketServer(new Set([...built.presentDigests, SCALE_DIGEST]));
     onCleanup(() => bucket.close());
     /** @type {Map<string, string>} */
     const configFiles = new Map();
