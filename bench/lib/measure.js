@@ -218,6 +218,7 @@ export async function runScenario(ctx, scenario) {
         const result = await openRound(ctx, server, scenario, open.rate);
         byServer[server.id].openLoop = result;
         ctx.say(`${scenario.id} ${server.label} at ${open.rate} req/s: p50 ${result.latencyMs.p50?.toFixed(3)} p99 ${result.latencyMs.p99?.toFixed(3)} p99.9 ${result.latencyMs.p999?.toFixed(3)} ms`);
+        if (result.unexpected) ctx.warnings.push(`${scenario.id} ${server.label} open loop: ${result.unexpected} answers arrived with no request outstanding on their connection (not counted as latency)`);
         if (result.failed || result.timedOut) ctx.warnings.push(`${scenario.id} ${server.label} open loop: ${result.failed} failed and ${result.timedOut} unanswered of ${result.scheduled} requests`);
         if ((result.sendLagMs.p99 ?? 0) > 0.5) lagged.push(`${server.label} ${result.sendLagMs.p99.toFixed(1)} ms`);
       }

@@ -31,6 +31,8 @@ export class OpenLoop {
     this.released = 0;
     this.sent = 0;
     this.answered = 0;
+    /** Answers that arrived on a connection with no request outstanding (a server answering twice). */
+    this.unexpected = 0;
     this.failed = 0;
     /** @type {number[]} connections with nothing in flight */
     this.idle = [];
@@ -97,6 +99,11 @@ export class OpenLoop {
 
   /** CONNECTION got the answer to its request at NOW. @param {number} connection @param {number} status @param {number} now */
   answer(connection, status, now) {
+    if ((this.inFlight[connection] ?? -1) < 0) {
+      // Counted and reported, not thrown: one odd answer must not end a whole bench run.
+      this.unexpected += 1;
+      return;
+    }
     this.finish(connection, now, 1);
     this.answered += 1;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
@@ -142,6 +149,7 @@ export class OpenLoop {
       scheduled: this.total,
       sent: this.sent,
       answered: this.answered,
+      unexpected: this.unexpected,
       failed: this.failed,
       latencyMs: latencySummary(answered),
       serviceMs: latencySummary(service),
