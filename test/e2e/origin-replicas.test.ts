@@ -11,8 +11,7 @@ import { updateGeo } from '../../geo/update.js';
 import { registryBlobRequest, targetPath, type AccessRecord } from '../support/e2e/access-log.js';
 import { APP_REPO } from '../support/e2e/fixtures.js';
 import { startFrontDoor, type FrontDoor } from '../support/e2e/front-door.js';
-import { OriginRegistry, originRegistryConfig, REGISTRY_BINARY } from '../support/e2e/origin-registry.js';
-import { ManagedProcess, startOnFreePort } from '../support/e2e/processes.js';
+import { startRegistryOver, type OriginRegistry } from '../support/e2e/origin-registry.js';
 import { pulledDigest } from '../support/e2e/pulled-layout.js';
 import { describeFailure } from '../support/e2e/skopeo.js';
 import { createWorld, recordsSince, type World } from '../support/e2e/world.js';
@@ -25,21 +24,8 @@ let europeDoor: FrontDoor;
 /** Places 127.0.0.1 in gcp us-east1 (served by the world's origin). */
 let usDoor: FrontDoor;
 
-async function startReplica(storageDir: string, workDir: string): Promise<OriginRegistry> {
-  await mkdir(workDir, { recursive: true });
-  return startOnFreePort(async (port) => {
-    const configFile = join(workDir, 'config.yml');
-    await writeFile(configFile, originRegistryConfig(storageDir, port));
-    const registry = new ManagedProcess('docker-registry replica', REGISTRY_BINARY, ['serve', configFile], { cwd: workDir });
-    const url = `http://127.0.0.1:${port}`;
-    try {
-      await registry.waitUntil(async () => (await fetch(`${url}/v2/`)).status === 200, 15_000);
-    } catch (error) {
-      await registry.stop();
-      throw error;
-    }
-    return new OriginRegistry(registry, url);
-  });
+function startReplica(storageDir: string, workDir: string): Promise<OriginRegistry> {
+  return startRegistryOver(storageDir, workDir, 'docker-registry replica');
 }
 
 /** A ranges database with the loopback network in one Google Cloud region. */

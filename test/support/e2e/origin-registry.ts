@@ -50,10 +50,16 @@ export class OriginRegistry {
 export async function startOriginRegistry(workDir: string): Promise<OriginRegistry> {
   const storageDir = join(workDir, 'storage');
   await mkdir(storageDir, { recursive: true });
+  return startRegistryOver(storageDir, workDir, 'docker-registry');
+}
+
+/** A docker-registry serving STORAGE_DIR on a free loopback port; several may share one storage (origin replicas). */
+export async function startRegistryOver(storageDir: string, workDir: string, label: string): Promise<OriginRegistry> {
+  await mkdir(workDir, { recursive: true });
   return startOnFreePort(async (port) => {
     const configFile = join(workDir, 'config.yml');
     await writeFile(configFile, originRegistryConfig(storageDir, port));
-    const registry = new ManagedProcess('docker-registry', REGISTRY_BINARY, ['serve', configFile], { cwd: workDir });
+    const registry = new ManagedProcess(label, REGISTRY_BINARY, ['serve', configFile], { cwd: workDir });
     const url = `http://127.0.0.1:${port}`;
     try {
       await registry.waitUntil(async () => (await fetch(`${url}/v2/`)).status === 200, 15_000);
