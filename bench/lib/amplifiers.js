@@ -14,6 +14,8 @@
  * @property {number} requests enough to fill them past their bounds
  * @property {number} [extraBoundBytes] bytes of what it fills that no cache_max_bytes names (documented in docs/security.md)
  * @property {(bucketUrl: string) => Record<string, unknown>} config what the edge needs for the input to reach the cache
+ * @property {boolean} [holdsEveryBlob] the bucket must answer every HEAD with 200 (a signed URL is kept only for a present blob)
+ * @property {Record<string, string>} [env] environment the edge needs (test credentials for a signing bucket)
  * @property {(i: number) => AmplifierRequest} next request `i`
  */
 
@@ -62,6 +64,22 @@ export function longestRepo(i) {
   const head = `r${i.toString(36)}/`;
   return `${head}${'n'.repeat(255 - head.length)}`;
 }
+
+/**
+ * The longest request target classify reads (4,096 characters) for a digest: a query pads it,
+ * so a digest remembered as a view on the target would keep 4 KB alive instead of 135 bytes.
+ * @param {string} digest
+ */
+export const paddedTarget = (digest) => {
+  const path = `/v2/lab/blobs/${digest}?pad=`;
+  return path + 'q'.repeat(4096 - path.length);
+};
+
+/** Test credentials for an S3-style signing bucket: the local bucket checks only that a signature is there. */
+export const SIGNING_ENV = { AWS_ACCESS_KEY_ID: 'AKIDSOAKTEST', AWS_SECRET_ACCESS_KEY: 'soak-test-secret-not-a-real-key' };
+/** Clients of the signing bucket (192.168/16 networks), so no other bucket's inputs reach it. */
+export const SIGNED_CLIENT = '192.168.1.2';
+export const SIGNED_NETWORK = '192.168.0.0/16';
 
 /** Buckets near and far, so clients placed by geography get candidate lists per 0.1° cell. @param {string} url */
 const geoBuckets = (url) => [
@@ -116,6 +134,17 @@ export const AMPLIFIERS = [
     requests: 15_000,
     config: () => ({}),
     next: (i) => ({ path: `/v2/lab/blobs/${sha512Digest(i)}`, headers: { 'X-Forwarded-For': '10.1.2.3' } }),
+  },
+  {
+    name: 'distinct sha512 digests against a signing bucket that holds every blob, in the longest request targets',
+    fills: 'signed_urls: a signed S3 URL per digest, with the longest digest keys; existence alongside',
+    caches: ['signed_urls', 'existence'],
+    filled: ['signed_urls'],
+    requests: 15_000,
+    holdsEveryBlob: true,
+    env: SIGNING_ENV,
+    config: (url) => ({ buckets: [{ name: 'lab', url, networks: [SIGNED_NETWORK, '10.0.0.0/8', '127.0.0.0/8'], signing: { type: 's3', region: 'us-east-1' } }] }),
+    next: (i) => ({ path: paddedTarget(sha512Digest(i)), headers: { 'X-Forwarded-For': SIGNED_CLIENT } }),
   },
   {
     name: 'distinct 255-character repository names with metrics.repos',

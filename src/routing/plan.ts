@@ -1,18 +1,12 @@
 import type { BucketConfig, Config } from '../config/types.js';
 import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
-import type { BoundedMemo } from '../cache-figures.js';
+import type { BoundedMemo, CacheFigures } from '../cache-figures.js';
 import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
 import type { RegionCoordinates } from '../geo/nearest.js';
 import { newCandidateCache, type Candidate } from './candidates.js';
 import { planOrigins, registryPrefix, type OriginTable } from './origin-table.js';
 import { compileNetworks, type NetworkRouting } from './network-candidates.js';
-
-/**
- * Bound on the signed URLs one private bucket keeps per signing window: about 40,000 URLs of
- * 700 bytes, more distinct blobs than a registry serves in a window, and a bounded heap.
- */
-const SIGNED_URL_CACHE_BYTES = 32 * 1024 * 1024;
 
 /** A bucket with everything the hot path needs precomputed. */
 export interface PlannedBucket {
@@ -77,7 +71,7 @@ export function planBucket(bucket: BucketConfig, key: string, signer?: BlobSigne
   const signedUrls =
     signer === undefined
       ? undefined
-      : new SignedUrlCache({ signer, objectUrl: (digest) => keyPrefix + digest + keySuffix, maxBytes: SIGNED_URL_CACHE_BYTES });
+      : new SignedUrlCache({ signer, objectUrl: (digest) => keyPrefix + digest + keySuffix });
   return { config: bucket, name: bucket.name, keyPrefix, keySuffix, networks: new NetworkSet(cidrs), signedUrls };
 }
 
@@ -124,6 +118,20 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
     candidatesByClient: new WeakMap(),
     wallClock: extras.wallClock ?? Date.now,
   };
+}
+
+/** The signed-URL caches of all private buckets as one figure; undefined when no bucket signs. */
+export function signedUrlFigures(plan: RoutingPlan): CacheFigures | undefined {
+  let sum: CacheFigures | undefined;
+  for (const bucket of plan.buckets) {
+    const own = bucket.signedUrls?.figures();
+    if (own === undefined) continue;
+    sum =
+      sum === undefined
+        ? own
+        : { entries: sum.entries + own.entries, bytes: sum.bytes + own.bytes, maxEntries: sum.maxEntries + own.maxEntries, maxBytes: sum.maxBytes + own.maxBytes };
+  }
+  return sum;
 }
 
 /** Every host a Location may point at: what `registry-edge hosts` prints for egress allow-lists. */

@@ -8,7 +8,7 @@ import type { RateLimiter } from '../ops/rate-limit.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';
 import { ForwardedMemo } from '../net/forwarded.js';
 import { releaseChecker } from './checker-share.js';
-import { buildPlan, type BucketRanker, type PlanExtras, type RoutingPlan } from '../routing/plan.js';
+import { buildPlan, signedUrlFigures, type BucketRanker, type PlanExtras, type RoutingPlan } from '../routing/plan.js';
 
 export interface GeoStatus {
   /** Whether the compiled cloud ranges were loaded (otherwise routing is by geography only). */
@@ -84,6 +84,7 @@ export function assembleRuntime(parts: RuntimeParts): Runtime {
         ...named('network_groups', plan.networks.groupByAddress.figures()),
         ...named('rate_limit', parts.limiter?.figures()),
         ...named('existence', parts.checker.cacheFigures()),
+        ...named('signed_urls', signedUrlFigures(plan)),
       ];
     },
     locator: parts.locator,

@@ -1,3 +1,4 @@
+import { BoundedMemo, detached, stringBytes, type CacheFigures } from '../cache-figures.js';
 import type { BlobSigner } from './types.js';
 
 /**
@@ -15,75 +16,70 @@ export function windowStart(nowMs: number, windowMs: number): number {
 }
 
 /**
- * Estimated heap cost of one entry beyond its two strings: the Map slot and two string
- * headers. It only has to be the right order of magnitude for the byte bound to mean something.
+ * Bounds on the signed URLs one private bucket keeps per window. An entry is charged as the
+ * other request-path memos charge theirs (cache-figures.ts): its Map slot and both strings at
+ * two bytes a character. A sha256 entry with a 700-character S3 URL is then about 1.6 KiB, so
+ * 20,000 of them fit in 32 MiB; longer URLs (an STS session token adds a kilobyte) hit the
+ * byte bound first and fewer fit.
  */
-const ENTRY_OVERHEAD_BYTES = 80;
+export const SIGNED_URL_MAX_ENTRIES = 20_000;
+export const SIGNED_URL_MAX_BYTES = 32 * 1024 * 1024;
 
 export interface SignedUrlCacheOptions {
   signer: BlobSigner;
   /** The bucket's unsigned object URL for a digest (the key template applied). */
   objectUrl: (digest: string) => string;
-  /** Upper bound on the estimated bytes held. */
-  maxBytes: number;
+  maxEntries?: number;
+  maxBytes?: number;
 }
 
 /**
  * Signed `Location`s of one bucket, keyed by digest. The warm path is a window check and one
  * Map lookup; a miss signs once for the whole window. All entries of a window expire together,
- * so rotating is dropping the Map. Past `maxBytes` the oldest entries of the window go first:
- * a hot digest pushed out costs one more signature, never a wrong answer.
+ * so rotating is starting over. Past either bound the memo starts over too: a hot digest
+ * dropped costs one more signature, never a wrong answer.
  */
 export class SignedUrlCache {
   private readonly windowMs: number;
-  private entries = new Map<string, string>();
+  private readonly memo: BoundedMemo<string>;
   private currentStart = 0;
   private currentEnd = 0;
-  private heldBytes = 0;
 
   constructor(private readonly options: SignedUrlCacheOptions) {
     this.windowMs = signingWindowMs(options.signer.expiresS);
+    this.memo = new BoundedMemo(options.maxEntries ?? SIGNED_URL_MAX_ENTRIES, options.maxBytes ?? SIGNED_URL_MAX_BYTES, stringBytes);
   }
 
   /** The signed GET URL of `digest` for the window holding `nowMs` (epoch ms). */
   get(digest: string, nowMs: number): string {
     if (nowMs >= this.currentEnd || nowMs < this.currentStart) this.rotate(nowMs);
-    const cached = this.entries.get(digest);
+    const cached = this.memo.get(digest);
     if (cached !== undefined) return cached;
-    const url = this.options.signer.presignGet(this.options.objectUrl(digest), this.currentStart);
-    this.remember(digest, url);
+    // The digest is cut from the request target, and a URL built by concatenation is a rope
+    // of its pieces (that digest among them): flat copies keep what is charged what is held.
+    // Both are ASCII (the digest grammar; signers build on URL-parsed, percent-encoded parts).
+    const key = detached(digest);
+    const url = detached(this.options.signer.presignGet(this.options.objectUrl(key), this.currentStart));
+    this.memo.set(key, url);
     return url;
   }
 
-  /** How many signed URLs and estimated bytes are held now. */
+  /** How many signed URLs are held now. */
   get size(): number {
-    return this.entries.size;
+    return this.memo.size;
   }
 
-  get bytes(): number {
-    return this.heldBytes;
+  figures(): CacheFigures {
+    return this.memo.figures();
   }
 
   clear(): void {
-    this.entries = new Map();
-    this.heldBytes = 0;
+    this.memo.clear();
   }
 
   private rotate(nowMs: number): void {
     this.currentStart = windowStart(nowMs, this.windowMs);
     this.currentEnd = this.currentStart + this.windowMs;
-    this.clear();
-  }
-
-  private remember(digest: string, url: string): void {
-    const cost = digest.length + url.length + ENTRY_OVERHEAD_BYTES;
-    if (cost > this.options.maxBytes) return;
-    this.heldBytes += cost;
-    while (this.heldBytes > this.options.maxBytes) {
-      const oldest = this.entries.entries().next().value as [string, string];
-      this.entries.delete(oldest[0]);
-      this.heldBytes -= oldest[0].length + oldest[1].length + ENTRY_OVERHEAD_BYTES;
-    }
-    this.entries.set(digest, url);
+    this.memo.clear();
   }
 }

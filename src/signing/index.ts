@@ -14,7 +14,7 @@ export {
 export { loadSigner, parseSigning, type SignerContext } from './load.js';
 export type { SecretSource } from './credentials.js';
 export { SigningConfigError } from './errors.js';
-export { SignedUrlCache, signingWindowMs, windowStart, type SignedUrlCacheOptions } from './cache.js';
+export { SIGNED_URL_MAX_BYTES, SIGNED_URL_MAX_ENTRIES, SignedUrlCache, signingWindowMs, windowStart, type SignedUrlCacheOptions } from './cache.js';
 export { redactSecrets, SECRET_QUERY_PARAMS, REDACTED } from './redact.js';
 export { s3Signer, type S3Credentials, type S3SignerOptions } from './s3.js';
 export { cloudFrontSigner, type CloudFrontSignerOptions } from './cloudfront.js';

@@ -1,8 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI } from '../support/cli.js';
 import { startBucket, type BucketServer } from '../support/buckets.js';
 import { flood, floodSize, randomDigest } from '../support/flood.js';
-import { AMPLIFIERS, chain14k, startProbedEdge, TRAFFIC_ALLOWANCE, type ProbedEdge } from '../support/memory-probe.js';
+import { AMPLIFIERS, chain14k, startProbedEdge, TRAFFIC_ALLOWANCE, type Amplifier, type ProbedEdge } from '../support/memory-probe.js';
 
 /*
  * Memory amplification: for each request-path cache and memo, the input that fills it fastest
@@ -31,9 +32,16 @@ afterEach(async () => {
   bucket = undefined;
 });
 
-async function start(config: (bucketUrl: string) => Record<string, unknown> = () => ({})): Promise<ProbedEdge> {
-  bucket = await startBucket([]);
-  edge = await startProbedEdge(bucket.url, { blobs: { check: { max_inflight: 256, max_entries: MAX_DIGESTS } }, ...config(bucket.url) });
+/** A bucket that holds every blob, and wants a signature on every request when the edge signs. */
+function holdingEverything(req: IncomingMessage, res: ServerResponse): true {
+  res.writeHead(req.method === 'HEAD' && (req.url ?? '').includes('X-Amz-Signature=') ? 200 : 403, { 'Content-Length': '0' });
+  res.end();
+  return true;
+}
+
+async function start(amplifier: Pick<Amplifier, 'config' | 'holdsEveryBlob' | 'env'> = { config: () => ({}) }): Promise<ProbedEdge> {
+  bucket = await startBucket([], amplifier.holdsEveryBlob === true ? holdingEverything : undefined);
+  edge = await startProbedEdge(bucket.url, { blobs: { check: { max_inflight: 256, max_entries: MAX_DIGESTS } }, ...amplifier.config(bucket.url) }, amplifier.env);
   return edge;
 }
 
@@ -85,7 +93,7 @@ describe(`memory amplification, per cache (the built binary at ${CLI}, run "npm 
 
   for (const amplifier of AMPLIFIERS) {
     it(`${amplifier.name} (${amplifier.fills}): ${amplifier.requests} requests retain no more than the bounds of ${amplifier.caches.join(', ') || 'what they fill'}`, async () => {
-      const probed = await start(amplifier.config);
+      const probed = await start(amplifier);
       const bound = (await Promise.all(amplifier.caches.map((cache) => probed.figure('max_bytes', cache)))).reduce((sum, bytes) => sum + bytes, 0) + (amplifier.extraBoundBytes ?? 0);
       const start0 = await probed.warmedHeap();
       const report = await flood(probed.url, { amount: amplifier.requests, connections: 16, next: amplifier.next });

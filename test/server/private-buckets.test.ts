@@ -12,6 +12,7 @@ import { until } from '../support/wait.js';
 import { send, startPrivateBucket, type PrivateBucket } from '../support/private-bucket.js';
 import { scrape, value, writeConfig } from '../support/serve.js';
 import { AWS, rsaPair, tempDir } from '../signing/fixtures.js';
+import { SIGNED_URL_MAX_BYTES, SIGNED_URL_MAX_ENTRIES } from '../../src/signing/index.js';
 
 /**
  * The built server in front of private buckets that refuse anything unsigned: a redirect is
@@ -110,6 +111,19 @@ describe('private buckets through the built server', () => {
     expect(unsigned.reason).toBe('unsigned');
     // The warm path hands out the same URL again within the signing window.
     expect(String((await ask(ip)).headers.location)).toBe(location);
+  });
+
+  it('the signed URLs are the cache signed_urls in the metrics and on the status page, bounded per private bucket', async () => {
+    const samples = await scrape(admin);
+    const figure = (name: string) => value(samples, `registry_edge_cache_${name}`, { cache: 'signed_urls' });
+    // One blob signed by each of the two working buckets; three private buckets' bounds.
+    expect(figure('entries')).toBe(2);
+    expect(figure('max_entries')).toBe(3 * SIGNED_URL_MAX_ENTRIES);
+    expect(figure('max_bytes')).toBe(3 * SIGNED_URL_MAX_BYTES);
+    expect(figure('bytes')).toBeGreaterThan(2 * 2 * 500);
+    expect(figure('bytes')).toBeLessThan(2 * 2 * 1500);
+    const status = JSON.parse((await get(admin, '/debug/status')).body) as { caches: Array<{ name: string; entries: number | null; max_bytes: number | null }> };
+    expect(status.caches.find((cache) => cache.name === 'signed_urls')).toMatchObject({ entries: 2, max_bytes: 3 * SIGNED_URL_MAX_BYTES });
   });
 
   it('wrong credentials: the request goes to the origin, the refusal is logged once and counted', async () => {

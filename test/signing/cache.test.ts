@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { s3Signer, SignedUrlCache, signingWindowMs, windowStart, type BlobSigner } from '../../src/signing/index.js';
+import { MAP_ENTRY_BYTES, stringBytes } from '../../src/cache-figures.js';
+import { s3Signer, SIGNED_URL_MAX_BYTES, SIGNED_URL_MAX_ENTRIES, SignedUrlCache, signingWindowMs, windowStart, type BlobSigner } from '../../src/signing/index.js';
 import { AWS, SIGNED_AT_MS } from './fixtures.js';
 
 const BASE = 'https://b.s3.eu-west-1.amazonaws.com/containers/images/';
@@ -20,7 +21,7 @@ function countingSigner(expiresS = 600): BlobSigner & { calls: number } {
   return counted;
 }
 
-function cacheOf(signer: BlobSigner, maxBytes = 1 << 20): SignedUrlCache {
+function cacheOf(signer: BlobSigner, maxBytes?: number): SignedUrlCache {
   return new SignedUrlCache({ signer, objectUrl: (d) => BASE + d, maxBytes });
 }
 
@@ -81,13 +82,16 @@ describe('SignedUrlCache', () => {
     expect(signer.calls).toBe(2);
   });
 
-  it('stays within its byte bound, dropping the oldest entries first', () => {
+  it('stays within its byte bound, starting over when the next URL would pass it', () => {
     const signer = countingSigner();
-    const oneEntry = digest(0).length + cacheOf(signer).get(digest(0), SIGNED_AT_MS).length + 80;
+    const probe = cacheOf(signer);
+    probe.get(digest(0), SIGNED_AT_MS);
+    const oneEntry = probe.figures().bytes;
+    // Charged as the other memos charge: the Map slot and both strings at two bytes a character.
+    expect(oneEntry).toBe(MAP_ENTRY_BYTES + stringBytes(digest(0)) + stringBytes(probe.get(digest(0), SIGNED_AT_MS)));
     const cache = cacheOf(signer, oneEntry * 10);
     for (let i = 0; i < 25; i++) cache.get(digest(i), SIGNED_AT_MS);
-    expect(cache.size).toBe(10);
-    expect(cache.bytes).toBeLessThanOrEqual(oneEntry * 10);
+    expect(cache.figures()).toEqual({ entries: 5, bytes: oneEntry * 5, maxEntries: SIGNED_URL_MAX_ENTRIES, maxBytes: oneEntry * 10 });
     const calls = signer.calls;
     cache.get(digest(24), SIGNED_AT_MS);
     expect(signer.calls).toBe(calls);
@@ -96,17 +100,22 @@ describe('SignedUrlCache', () => {
     expect(resigned).toContain(`/containers/images/sha256%3A${'0'.repeat(64)}?`);
   });
 
+  it('stays within its entry bound', () => {
+    const cache = new SignedUrlCache({ signer: countingSigner(), objectUrl: (d) => BASE + d, maxEntries: 3 });
+    for (let i = 0; i < 7; i++) cache.get(digest(i), SIGNED_AT_MS);
+    expect(cache.figures()).toMatchObject({ entries: 1, maxEntries: 3, maxBytes: SIGNED_URL_MAX_BYTES });
+  });
+
   it('still answers when one URL is larger than the whole bound, without keeping it', () => {
     const cache = cacheOf(countingSigner(), 100);
     expect(cache.get(digest(1), SIGNED_AT_MS)).toContain('X-Amz-Signature=');
-    expect(cache.size).toBe(0);
-    expect(cache.bytes).toBe(0);
+    expect(cache.figures()).toMatchObject({ entries: 0, bytes: 0 });
   });
 
   it('clear() empties it', () => {
     const cache = cacheOf(countingSigner());
     cache.get(digest(1), SIGNED_AT_MS);
     cache.clear();
-    expect([cache.size, cache.bytes]).toEqual([0, 0]);
+    expect(cache.figures()).toMatchObject({ entries: 0, bytes: 0 });
   });
 });

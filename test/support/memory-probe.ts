@@ -35,6 +35,8 @@ export interface Amplifier {
   filled: string[];
   requests: number;
   extraBoundBytes?: number;
+  holdsEveryBlob?: boolean;
+  env?: Record<string, string>;
   config(bucketUrl: string): Record<string, unknown>;
   next(i: number): AmplifierRequest;
 }
@@ -55,7 +57,7 @@ export interface ProbedEdge {
 }
 
 /** Serves one bucket `lab` for loopback and 10/8 clients behind one trusted proxy, as the memory tests want. */
-export async function startProbedEdge(bucketUrl: string, extra: Record<string, unknown>): Promise<ProbedEdge> {
+export async function startProbedEdge(bucketUrl: string, extra: Record<string, unknown>, env: Record<string, string> = {}): Promise<ProbedEdge> {
   const dir = scratch('registry-edge-memory-');
   const file = writeConfig(join(dir.path, 'memory.yaml'), {
     origin: { url: 'https://origin.example' },
@@ -67,7 +69,7 @@ export async function startProbedEdge(bucketUrl: string, extra: Record<string, u
   });
   let edge: Spawned;
   try {
-    edge = await spawnServe(['--config', file], {}, ['--expose-gc', '--import', PROBE]);
+    edge = await spawnServe(['--config', file], env, ['--expose-gc', '--import', PROBE]);
   } catch (error) {
     dir.cleanup();
     throw error;
