@@ -109,6 +109,18 @@ async function cacheFigures(adminPort) {
   return caches;
 }
 
+/** Heap used, committed and external memory in MiB from the admin's /debug/memory, or undefined. @param {number} adminPort */
+async function heapFigures(adminPort) {
+  try {
+    const body = await (await fetch(`http://127.0.0.1:${adminPort}/debug/memory`)).json();
+    const own = body.processes?.[0] ?? {};
+    const mib = (/** @type {unknown} */ bytes) => +(Number(bytes) / (1024 * 1024)).toFixed(1);
+    return { used: mib(own.heap_used_bytes), committed: mib(own.heap_committed_bytes), external: mib(own.external_bytes) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A loopback port free a moment ago, for the admin listener (the edge takes no "any port" for it). */
 async function freePort() {
   const server = createTcpServer();
@@ -420,7 +432,7 @@ async function main() {
   const log = (/** @type {string} */ line) => process.stdout.write(`[soak ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
   log(`edge pid ${pid} on 127.0.0.1:${edge.port}; ${options.duration}s of traffic over ${options.connections} connections + raw-socket abuse${options.amplify ? ' + every amplification input' : ''}`);
 
-  /** @type {Array<{ t: number, rss: number }>} */
+  /** @type {Array<{ t: number, rss: number, heap?: Record<string, number> }>} */
   const samples = [];
   const counts = { total: 0, fiveXX: 0, outOfScope: 0, statuses: /** @type {Record<string, number>} */ ({}) };
   /** @type {string[]} */
@@ -428,8 +440,15 @@ async function main() {
   const sample = () => {
     const rss = rssMiB(pid);
     if (rss === undefined) return;
-    samples.push({ t: (Date.now() - started) / 1000, rss });
-    log(`rss ${rss.toFixed(1)} MiB, ${counts.total} requests, ${counts.fiveXX} 5xx, ${counts.outOfScope} out-of-scope, ${reloads} reloads`);
+    /** @type {{ t: number, rss: number, heap?: Record<string, number> }} */
+    const taken = { t: (Date.now() - started) / 1000, rss };
+    samples.push(taken);
+    const line = `rss ${rss.toFixed(1)} MiB, ${counts.total} requests, ${counts.fiveXX} 5xx, ${counts.outOfScope} out-of-scope, ${reloads} reloads`;
+    // What the RSS is made of, so a swing can be told from a leak: the JS heap, or memory outside it.
+    void heapFigures(adminPort).then((heap) => {
+      taken.heap = heap;
+      log(heap === undefined ? line : `${line}; heap used ${heap.used} of ${heap.committed} MiB committed, external ${heap.external} MiB`);
+    });
   };
   let reloads = 0;
   sample();
@@ -551,7 +570,7 @@ async function main() {
   for (const example of examples) process.stdout.write(`  e.g. ${example}\n`);
   process.stdout.write(failures.length === 0 ? '\nsoak: PASS\n' : `\nsoak: FAIL\n  - ${failures.join('\n  - ')}\n`);
   const file = join(RESULTS, `soak-${runLabel(options)}.json`);
-  const record = { at: new Date().toISOString(), node: process.version, options, pass: failures.length === 0, failures, summary, samples: samples.map((s) => ({ t: +s.t.toFixed(1), rss: +s.rss.toFixed(1) })) };
+  const record = { at: new Date().toISOString(), node: process.version, options, pass: failures.length === 0, failures, summary, samples: samples.map((s) => ({ t: +s.t.toFixed(1), rss: +s.rss.toFixed(1), ...s.heap })) };
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
   process.stdout.write(`written to ${file}\n`);
   return failures.length === 0 ? 0 : 1;

@@ -64,11 +64,7 @@ export class SignedUrlCache {
     return url;
   }
 
-  /** How many signed URLs are held now. */
-  get size(): number {
-    return this.memo.size;
-  }
-
+  /** Entries and estimated bytes held now, and both bounds. */
   figures(): CacheFigures {
     return this.memo.figures();
   }
