@@ -1,11 +1,18 @@
 import { ConfigError } from './config/load.js';
 import { StartupError } from './ops/startup.js';
 import { EXIT_CONFIG, EXIT_STARTUP, EXIT_USAGE, UsageError, type CommandResult, type Io } from './commands/common.js';
-import { HELP } from './commands/help.js';
 import { version } from './commands/version.js';
 
-export { EXIT_CONFIG, EXIT_USAGE, HELP, StartupError, UsageError, type CommandResult, type Io };
+export { EXIT_CONFIG, EXIT_USAGE, StartupError, UsageError, type CommandResult, type Io };
 export type { Service } from './lifecycle/lifecycle.js';
+
+/**
+ * The help text is imported when it is shown: it quotes every command's usage, so a static
+ * import would load every command (and its clients) into every process.
+ */
+async function help(): Promise<string> {
+  return (await import('./commands/help.js')).HELP;
+}
 
 /*
  * Each command is loaded when it runs: `serve` starts without parsing the code of sync, verify
@@ -34,8 +41,10 @@ function dispatch(command: string | undefined, args: string[], io: Io): Promise<
     case '--help':
     case '-h':
     case 'help':
-      io.stdout.write(HELP);
-      return Promise.resolve({ code: 0 });
+      return help().then((text) => {
+        io.stdout.write(text);
+        return { code: 0 };
+      });
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }
@@ -56,7 +65,7 @@ export async function run(argv: string[], io: Io): Promise<CommandResult> {
       return { code: EXIT_STARTUP };
     }
     if (error instanceof UsageError || String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`registry-edge: ${(error as Error).message}\n\n${HELP}`);
+      io.stderr.write(`registry-edge: ${(error as Error).message}\n\n${await help()}`);
       return { code: EXIT_USAGE };
     }
     throw error;

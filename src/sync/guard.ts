@@ -23,7 +23,9 @@ export class DigestGuard extends Transform {
     private readonly size: number,
     private readonly onBytes?: (bytes: number) => void,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    // The default buffers: larger ones keep more socket chunks alive per blob, and chunks that
+    // live through two scavenges are freed only by full collections (issue 14's bench).
+    super();
     const [algorithm = '', hex = ''] = digest.split(':');
     this.hash = createHash(algorithm);
     this.expectedHex = hex;
