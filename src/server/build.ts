@@ -145,6 +145,9 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
       locator.close();
       leases.closed = true;
       for (const lease of leases) lease.release();
+      // The generation's geo status reads the locator when asked, so whatever keeps a closed
+      // generation's status object must not keep its data files too.
+      leases.length = 0;
     },
   });
   // Started last, so a generation that failed to build has no probes to stop.
