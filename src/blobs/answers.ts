@@ -28,38 +28,15 @@ function entryBytes(first: Answer, digest: string): number {
   return bytes;
 }
 
-/**
- * The first table holds this many digests. lru-cache allocates its whole table up front
- * (100 000 entries: 2.8 MB and 10 ms at start-up), so the cache starts small and grows
- * fourfold each time it fills, up to its bound.
- */
-const FIRST_CAPACITY = 1024;
-const GROWTH = 4;
-
-function tableOf(capacity: number): LRUCache<string, Answer> {
-  return new LRUCache<string, Answer>({ max: capacity, maxSize: capacity * DIGEST_ENTRY_BYTES, sizeCalculation: entryBytes });
-}
-
 export class AnswerCache {
-  private byDigest: LRUCache<string, Answer>;
+  private readonly byDigest: LRUCache<string, Answer>;
 
   /**
    * At most `maxDigests` digests and `maxDigests` sha256 digests' worth of bytes: longer digests
    * and answers from several buckets take more of the budget, so fewer of them fit.
    */
   constructor(readonly maxDigests: number) {
-    this.byDigest = tableOf(Math.min(maxDigests, FIRST_CAPACITY));
-  }
-
-  /** Before an answer is added: a full table that is not yet at the bound is replaced by a bigger one. */
-  private makeRoom(): void {
-    const table = this.byDigest;
-    if (table.max >= this.maxDigests) return;
-    if (table.size < table.max && table.calculatedSize + DIGEST_ENTRY_BYTES <= table.maxSize) return;
-    const bigger = tableOf(Math.min(this.maxDigests, table.max * GROWTH));
-    // Least recently used first, so the order of use carries over.
-    for (const [digest, answer] of table.rentries() as Iterable<[string, Answer]>) bigger.set(digest, answer);
-    this.byDigest = bigger;
+    this.byDigest = new LRUCache<string, Answer>({ max: maxDigests, maxSize: maxDigests * DIGEST_ENTRY_BYTES, sizeCalculation: entryBytes });
   }
 
   get(bucket: string, digest: string, now: number): 'present' | 'absent' | undefined {
@@ -86,7 +63,6 @@ export class AnswerCache {
         return;
       }
     }
-    this.makeRoom();
     // The digest was cut from the request target: a copy keeps the target itself collectable.
     this.byDigest.set(detached(digest), { bucket, presence, expiresAt, next: first });
   }
