@@ -6,7 +6,7 @@
 // breakdown, and (unless --no-tls / --no-signing) what TLS at the door and signing cost, and
 // publishes it all under bench/results/. `node bench/run.js --help` for flags;
 // bench/README.md explains every number.
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -51,17 +51,6 @@ function nodesFor(options) {
   const tagOf = (/** @type {string} */ version) => `@${version.split('.')[0]}`;
   if (tagOf(first.version) === tagOf(second.version)) throw new Error(`--node and --compare-node are both node ${first.version.split('.')[0]}`);
   return [{ ...first, tag: tagOf(first.version) }, { ...second, tag: tagOf(second.version) }];
-}
-
-/** The embedded default (registry.k8s.io) as a deployment runs it, minus fixed ports. @param {string} tmp @param {string} rangesFile */
-function embeddedDefaultConfig(tmp, rangesFile) {
-  const doc = YAML.parse(readFileSync(join(ROOT, 'config', 'registry-k8s-io.yaml'), 'utf8'));
-  doc.listen = { ...doc.listen, host: '127.0.0.1' };
-  doc.admin = { host: '127.0.0.1', port: 0 };
-  doc.geo = { ...doc.geo, ranges: rangesFile };
-  const file = join(tmp, 'embedded-default.yaml');
-  writeFileSync(file, YAML.stringify(doc));
-  return file;
 }
 
 /**
@@ -184,7 +173,7 @@ async function main(options) {
     onCleanup(() => loadgen.close());
     const ctx = { options, tmp, serverCore, ticksPerSecond: clockTicksPerSecond(), bucket, loadgen, nodes, warnings, configFor, onCleanup, say, realEdge };
 
-    const startup = options.startupRuns > 0 ? await measureStartups(ctx, realEdge ? embeddedDefaultConfig(tmp, geo.rangesFile) : '') : {};
+    const startup = options.startupRuns > 0 ? await measureStartups(ctx, dirname(geo.rangesFile)) : {};
     for (const entry of Object.values(startup)) say(`start-up ${entry.label}: ${entry.samplesMs.join(', ')} ms`);
 
     /** @type {any[]} */

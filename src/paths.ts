@@ -49,6 +49,11 @@ export function embeddedConfigPath(): string {
   return join(packageRoot(), 'config', 'registry-k8s-io.yaml');
 }
 
+/** The embedded default as the build parsed it (config/embedded.ts); absent before a build. */
+export function embeddedDocumentPath(): string {
+  return join(packageRoot(), 'dist', 'config', 'registry-k8s-io.json');
+}
+
 /** Region coordinates shipped with the package. */
 export function regionsPath(): string {
   return join(packageRoot(), 'geo', 'regions.json');

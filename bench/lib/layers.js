@@ -60,7 +60,8 @@ export function serversFor({ layers, nodes, archeio, archeioServes, target }) {
  * archeio gets its environment variables (it has no config file) and one OS thread for Go
  * code, as one Node process has.
  * @param {ServerSpec} server
- * @param {{ port: number, configFor: (level: string) => string, bucketUrl: string, archeio?: string, edgeStub: boolean, logFile?: string, nodeFlags?: string[] }} context
+ * With `embeddedDataDir`, registry-edge runs the embedded default (no --config) on that data folder.
+ * @param {{ port: number, configFor: (level: string) => string, bucketUrl: string, archeio?: string, edgeStub: boolean, embeddedDataDir?: string, logFile?: string, nodeFlags?: string[] }} context
  */
 export function commandFor(server, context) {
   const node = server.node?.path ?? process.execPath;
@@ -75,6 +76,10 @@ export function commandFor(server, context) {
     const level = server.layer === 'edge-info' ? 'info' : 'silent';
     // The profiled round runs the unbundled build, so the profile names our modules; the code is the same.
     const entry = flags.some((flag) => flag.startsWith('--cpu-prof')) ? CLI : BUNDLE;
+    if (context.embeddedDataDir !== undefined) {
+      const env = { ...process.env, REGISTRY_EDGE_DATA_DIR: context.embeddedDataDir };
+      return { command: node, args: [...flags, entry, 'serve', '--port', port, '--admin-port', '0'], anyStatus: false, stdoutFile: context.logFile, env };
+    }
     return { command: node, args: [...flags, entry, 'serve', '--config', context.configFor(level), '--port', port], anyStatus: false, stdoutFile: context.logFile };
   }
   if (server.layer === 'archeio' && context.archeio) {

@@ -74,6 +74,7 @@ export async function startSpec(ctx, server, variant, extra = {}) {
     bucketUrl: ctx.bucket.url,
     archeio: ctx.options.archeio,
     edgeStub: !ctx.realEdge,
+    embeddedDataDir: /** @type {any} */ (ctx).embeddedDataDir,
     logFile,
     nodeFlags: extra.nodeFlags,
   });
@@ -283,16 +284,17 @@ export async function profileScenario(ctx, scenario) {
 
 /**
  * Start-up of each server kind: spawn until the first 200 on /v2/ (the baselines: their first
- * answer). registry-edge starts on the embedded default configuration (registry.k8s.io's),
- * with its admin listener off so no fixed port is needed.
- * @param {RunContext} ctx @param {string} embeddedConfig
+ * answer). registry-edge starts as `npm start` does, on the embedded default (registry.k8s.io's)
+ * with no config file, reading its data folder (DATA_DIR: the run's cloud ranges); only the
+ * fixed ports are overridden, and the admin listener is off.
+ * @param {RunContext} ctx @param {string} dataDir
  */
-export async function measureStartups(ctx, embeddedConfig) {
+export async function measureStartups(ctx, dataDir) {
   const layers = ['raw', 'hono', ...(ctx.options.layers.some((/** @type {string} */ l) => l.startsWith('edge')) ? ['edge-info'] : [])];
   const specs = serversFor({ layers, nodes: ctx.nodes, archeio: ctx.options.archeio, archeioServes: true });
   /** @type {Record<string, { samplesMs: number[], medianMs: number | null, label: string }>} */
   const startup = {};
-  const context = { ...ctx, configFor: () => embeddedConfig };
+  const context = { ...ctx, embeddedDataDir: dataDir };
   for (let run = 0; run < ctx.options.startupRuns; run += 1) {
     // Interleaved, so a burst of background load does not land on one server only.
     for (const spec of specs) {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { embeddedConfigPath } from '../paths.js';
+import { storedDocument } from './embedded.js';
 import { applyEnv } from './env.js';
 import { loadSigners, type BucketSigners } from './signers.js';
 import { ConfigError } from './errors.js';
@@ -80,7 +81,8 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError([`cannot read ${path}: ${(error as Error).message}`], source);
   }
-  const doc = applyEnv(parseYamlText(text, source), env);
+  const parsed = named === undefined ? (storedDocument(text) ?? parseYamlText(text, source)) : parseYamlText(text, source);
+  const doc = applyEnv(parsed, env);
   const config = validateConfig(doc, source, { folder: dirname(path), env });
   return { config, source, signers: loadSigners(config, source, env) };
 }

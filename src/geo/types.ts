@@ -24,6 +24,19 @@ export interface Locator {
   locate(ip: string): ClientLocation;
   /** Everything known (cloud and geography merged), for `explain`; any string is accepted. */
   describe(ip: string): ClientLocation;
+  /**
+   * Pending while city data the locator was asked to load after start-up is still loading
+   * (`locate` then answers AWAITING_GEOGRAPHY for a client no cloud range places); undefined
+   * once everything is loaded, or when nothing was deferred.
+   */
+  readonly geography?: Promise<void> | undefined;
   /** Size of the recent-client memo, for the cache metrics (absent in stand-ins). */
   recentFigures?(): { entries: number; bytes: number; maxEntries: number; maxBytes: number };
 }
+
+/**
+ * What `locate` answers for a client that only the city data could place while that data is
+ * still loading: the caller waits for `geography` and asks again, so no answer is ever made
+ * without the data. Compared by identity; never memoised or logged.
+ */
+export const AWAITING_GEOGRAPHY: ClientLocation = Object.freeze({});

@@ -104,6 +104,10 @@ export class EdgeRole implements Role {
     });
     metrics.hold({ generations: () => 1 + reloader.retired, fileBytes: () => this.files.bytesByFile() });
     this.serving = { holder, server, reloader, tls };
+    // A worker's primary learns that the city data loaded in the background is in use (/readyz).
+    void first.locator.geography?.then(() => {
+      if (holder.current === first) this.options.onGeneration?.(generationStatus(first));
+    });
     return { host: server.host, port: server.port, details: { ...listeningDetails(first), tls: tls?.certificate() } };
   }
 
@@ -168,7 +172,10 @@ export class EdgeRole implements Role {
 
   private build(loaded: LoadedConfig, previous: Runtime | undefined): Promise<Runtime> {
     const { logger, metrics, clocks } = this.options;
-    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, onTransition: metrics.onTransition, onProbe: metrics.onProbe, previous, files: this.files });
+    // Only the first generation loads its city data behind an open port; a reload's new one
+    // is swapped in complete, while the old one serves.
+    const deferGeography = previous === undefined;
+    return buildRuntime(loaded, logger, { ...clocks, onCheck: metrics.onCheck, onTransition: metrics.onTransition, onProbe: metrics.onProbe, previous, files: this.files, deferGeography });
   }
 }
 

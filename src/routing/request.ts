@@ -1,7 +1,8 @@
+import { AWAITING_GEOGRAPHY } from '../geo/types.js';
 import { parseForwardedEntry, type ClientIpResult } from '../net/client-ip.js';
 import { classify } from './classify.js';
 import { decide, isReadMethod, METHOD_NOT_ALLOWED, refusal, type Answer, type AnswerKind, type StaticRoute } from './decide.js';
-import { chooseOrigin, routeBlob, type BlobRouting, type BlobTrace } from './route-blob.js';
+import { afterGeography, chooseOrigin, routeBlob, type BlobRouting, type BlobTrace } from './route-blob.js';
 
 /**
  * Where the client's address comes from. Asked only when the answer depends on it (blobs, and
@@ -53,13 +54,14 @@ const ORIGIN_ROUTES: ReadonlySet<AnswerKind> = new Set(['manifest', 'tags', 'ref
  * for where the client is. An address that cannot be read (a health check without
  * X-Forwarded-For) goes to the primary: never a 400 on manifests.
  */
-function toChosenOrigin(rt: BlobRouting, route: StaticRoute, client: ClientAddress, trace: DecisionTrace | undefined): Answer {
+function toChosenOrigin(rt: BlobRouting, route: StaticRoute, client: ClientAddress, trace: DecisionTrace | undefined): Answer | Promise<Answer> {
   const ip = client.clientIp();
   if (!ip.ok) {
     if (trace !== undefined) trace.origin = { host: rt.plan.origins.primary.host, reason: 'unknown-client' };
     return decide(route, rt.plan);
   }
   const located = rt.locator.locate(ip.ip);
+  if (located === AWAITING_GEOGRAPHY) return afterGeography(rt, () => toChosenOrigin(rt, route, client, trace));
   if (trace !== undefined) {
     trace.ip = ip.ip;
     trace.located = located;

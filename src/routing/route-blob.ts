@@ -1,5 +1,5 @@
 import type { IpFamily } from '../net/ip.js';
-import type { ClientLocation, Locator } from '../geo/types.js';
+import { AWAITING_GEOGRAPHY, type ClientLocation, type Locator } from '../geo/types.js';
 import type { CheckNote, ExistenceChecker, Presence } from '../blobs/types.js';
 import { bucketLocation, originUrl, type RoutingPlan } from './plan.js';
 import { blobCandidates, type Candidate } from './candidates.js';
@@ -71,6 +71,7 @@ export function routeBlob(
   trace?: BlobTrace,
 ): RedirectAnswer | Promise<RedirectAnswer> {
   const client = rt.locator.locate(ip);
+  if (client === AWAITING_GEOGRAPHY) return afterGeography(rt, () => routeBlob(rt, name, digest, ip, family, trace));
   const candidates = blobCandidates(rt.plan, ip, family, client);
   if (trace !== undefined) {
     trace.ip = ip;
@@ -79,6 +80,15 @@ export function routeBlob(
     trace.candidates = candidates;
   }
   return tryCandidates(rt, candidates, 0, NO_CANDIDATE, name, digest, client, trace);
+}
+
+/**
+ * Decides again once the city data a first start-up loads in the background is in use: the
+ * wait is that load's remaining time, at most once per client, and only until it is done.
+ */
+export async function afterGeography<T>(rt: BlobRouting, decideAgain: () => T | Promise<T>): Promise<T> {
+  await rt.locator.geography;
+  return decideAgain();
 }
 
 function tryCandidates(

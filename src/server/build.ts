@@ -31,6 +31,8 @@ export interface BuildOptions {
   onProbe?: ProbeHook;
   /** Timers of the origin replica probes (tests inject a fake clock). */
   probeTimers?: ProbeTimers;
+  /** Load the city data after this call returns (a first start-up: the port opens sooner); see LocatorOptions.deferLocations. */
+  deferGeography?: boolean;
 }
 
 /** Orders planned buckets by great-circle distance from the client (routing memoises the result). */
@@ -43,24 +45,47 @@ export function nearestRanker(regions: RegionCoordinates): BucketRanker {
 
 /** Loads every file a configuration names and assembles a runtime; throws when one is invalid. */
 export async function buildRuntime(loaded: LoadedConfig, logger: Logger, options: BuildOptions = {}): Promise<Runtime> {
-  const leases: Array<Lease<unknown>> = [];
+  const leases: Leases = [];
   try {
     return await buildWithLeases(loaded, logger, options, leases);
   } catch (error) {
+    leases.closed = true;
     for (const lease of leases) lease.release();
     throw error;
   }
 }
 
 /** What a generation holds of the process's data files, released when it closes. */
-async function leased<T>(leases: Array<Lease<unknown>>, lease: Promise<Lease<T>>): Promise<T> {
+type Leases = Array<Lease<unknown>> & { closed?: boolean };
+
+async function leased<T>(leases: Leases, lease: Promise<Lease<T>>): Promise<T> {
   const held = await lease;
-  leases.push(held);
+  // A file loaded in the background for a generation that has closed meanwhile.
+  if (leases.closed === true) held.release();
+  else leases.push(held);
   return held.value;
 }
 
+/** What /readyz and the metrics say about the generation's geo data, read when asked: city data may still be loading. */
+function geoStatus(locator: Awaited<ReturnType<typeof createLocator>>): Runtime['geo'] {
+  return {
+    rangesLoaded: locator.rangesBuiltAt !== undefined,
+    rangesBuiltAt: locator.rangesBuiltAt,
+    rangesPublishedAt: locator.rangesPublishedAt,
+    get locationsLoaded() {
+      return locator.locationFiles.length > 0;
+    },
+    get locationsLoading() {
+      return locator.geography !== undefined;
+    },
+    get locationsFailed() {
+      return locator.locationsFailed;
+    },
+  };
+}
+
 /** The generation's locator, its MMDB files shared with the generation before when unchanged. */
-function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFiles, leases: Array<Lease<unknown>>): ReturnType<typeof createLocator> {
+function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFiles, leases: Leases, deferLocations: boolean): ReturnType<typeof createLocator> {
   const { ranges, locations } = config.geo;
   // City data costs 60-135 MB and start-up time: load it only when routing uses it
   // (routing.others or routing.origins nearest) or the operator named files. Cloud clients never need it.
@@ -71,6 +96,7 @@ function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFil
     locations,
     log,
     geolocation,
+    deferLocations,
     open: (kind, path, load) =>
       leased(
         leases,
@@ -82,7 +108,7 @@ function openLocator(config: LoadedConfig['config'], log: GeoLog, files: DataFil
   });
 }
 
-async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: BuildOptions, leases: Array<Lease<unknown>>): Promise<Runtime> {
+async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: BuildOptions, leases: Leases): Promise<Runtime> {
   const { config } = loaded;
   const signers = loaded.signers ?? loadSigners(config, loaded.source);
   const wallClock = options.wallClock ?? Date.now;
@@ -99,7 +125,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const generationLogger = logger.child({}, { level: config.log.level });
   const geoLogger = generationLogger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
-  const locator = await openLocator(config, log, files, leases);
+  const locator = await openLocator(config, log, files, leases, options.deferGeography === true);
   const regions = loadRegions();
 
   const rank = nearestRanker(regions);
@@ -113,16 +139,15 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
     distanceKm: distanceFor(regions),
     limiter: limiterFor(config.limits, options.previous?.limiter, options.limiterClock),
     logger: generationLogger,
-    geo: {
-      rangesLoaded: locator.rangesBuiltAt !== undefined,
-      rangesBuiltAt: locator.rangesBuiltAt,
-      rangesPublishedAt: locator.rangesPublishedAt,
-      locationsLoaded: locator.locationFiles.length > 0,
-    },
+    geo: geoStatus(locator),
     close: () => {
       probes.stop();
       locator.close();
+      leases.closed = true;
       for (const lease of leases) lease.release();
+      // The generation's geo status reads the locator when asked, so whatever keeps a closed
+      // generation's status object must not keep its data files too.
+      leases.length = 0;
     },
   });
   // Started last, so a generation that failed to build has no probes to stop.

@@ -33,6 +33,8 @@ export interface Explanation {
  * a trace (existence checks included, so a cold cache sends HEADs as the server would).
  */
 export async function explain(rt: Runtime, request: ExplainRequest): Promise<Explanation> {
+  // The report describes everything known about the client, city data included.
+  await rt.locator.geography;
   const trace = newTrace();
   const answer = await decideRequest(rt, request.method, request.path, givenClient(request.ip), trace);
   const origin = answer.type === 'redirect' && answer.origin !== undefined ? (trace.origin ?? { host: answer.origin, reason: 'primary' as const }) : undefined;

@@ -17,6 +17,10 @@ export interface GeoStatus {
   /** When the loaded ranges were published by the providers (see GeoLocator.rangesPublishedAt). */
   rangesPublishedAt: Date | undefined;
   locationsLoaded: boolean;
+  /** The city data of a first start-up is still loading in the background (see Locator.geography). */
+  readonly locationsLoading: boolean;
+  /** Why that background load failed; undefined when it did not. */
+  readonly locationsFailed: string | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import { parseAwsFeed, parseGcpFeed } from '../../geo/feeds.js';
 import { MmdbWriter, type WriterValue } from '../../geo/mmdb/writer.js';
 import { compileRanges } from '../../geo/ranges.js';
 import { createLocator } from '../../src/geo/locator.js';
-import type { GeoLogLevel } from '../../src/geo/types.js';
+import { AWAITING_GEOGRAPHY, type GeoLogLevel } from '../../src/geo/types.js';
 import { FIXTURES, ipv4Text, seededRandom, tempDir } from '../support/geo.js';
 
 const scratch = tempDir();
@@ -169,6 +169,70 @@ describe('createLocator', () => {
       expect(locator.locate('81.2.69.1')).toMatchObject({ country: 'GB' });
       expect(locator.describe('15.237.1.2')).toMatchObject({ country: 'FR' });
     }
+  });
+});
+
+describe('city data loaded after start-up (deferLocations)', () => {
+  /** An opener that holds the city files back until `release` is called. */
+  function heldOpener() {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const open: NonNullable<Parameters<typeof createLocator>[0]['open']> = async (kind, path, load) => {
+      if (kind === 'locations') await gate;
+      return load(path);
+    };
+    return { open, release };
+  }
+
+  test('places cloud clients at once, answers AWAITING_GEOGRAPHY for the others until the data is in use', async () => {
+    const { lines, log } = recorder();
+    const held = heldOpener();
+    const locator = await createLocator({ ranges, locations: [dbipShaped], log, deferLocations: true, open: held.open });
+    expect(locator.geography).toBeInstanceOf(Promise);
+    expect(locator.locate('15.237.1.2')).toEqual({ provider: 'aws', region: 'eu-west-3' });
+    expect(locator.locate('81.2.69.160')).toBe(AWAITING_GEOGRAPHY);
+    expect(locator.locationFiles).toEqual([]);
+    held.release();
+    await locator.geography;
+    expect(locator.geography).toBeUndefined();
+    expect(locator.locate('81.2.69.160')).toEqual({ country: 'GB', lat: 51.5143, lon: -0.0912 });
+    expect(locator.locate('192.0.2.1')).toEqual({});
+    expect(locator.locationFiles).toEqual([dbipShaped]);
+    expect(locator.locationsFailed).toBeUndefined();
+    expect(lines).toContainEqual({ level: 'info', msg: 'geolocation loaded' });
+  });
+
+  test('a missing or non-database city file still stops start-up before anything is deferred', async () => {
+    const notDb = join(scratch.path, 'not-a-db.mmdb');
+    writeFileSync(notDb, 'not a database');
+    for (const path of [join(scratch.path, 'nope.mmdb'), notDb]) {
+      const escaped = path.replace(/[.]/g, '\\.');
+      await expect(createLocator({ ranges, locations: [path], log: () => undefined, deferLocations: true })).rejects.toThrow(new RegExp(`cannot load geolocation database ${escaped}`));
+    }
+  });
+
+  test('a load that fails after the check leaves clients unplaced by geography, logs why and says so', async () => {
+    const { lines, log } = recorder();
+    const open: NonNullable<Parameters<typeof createLocator>[0]['open']> = async (kind, path, load) => {
+      if (kind === 'locations') throw new Error('EIO: i/o error, read');
+      return load(path);
+    };
+    const locator = await createLocator({ ranges, locations: [dbipShaped], log, deferLocations: true, open });
+    await locator.geography;
+    expect(locator.locationsFailed).toMatch(/cannot load geolocation database .*dbip\.mmdb: EIO/);
+    expect(locator.locate('81.2.69.160')).toEqual({});
+    expect(locator.locate('15.237.1.2')).toEqual({ provider: 'aws', region: 'eu-west-3' });
+    expect(lines).toContainEqual({ level: 'error', msg: 'geolocation failed to load; clients outside the cloud ranges are not placed' });
+  });
+
+  test('a locator closed while its city data loads never puts it in use', async () => {
+    const held = heldOpener();
+    const locator = await createLocator({ ranges, locations: [dbipShaped], log: () => undefined, deferLocations: true, open: held.open });
+    locator.close();
+    held.release();
+    await locator.geography;
+    expect(locator.locationFiles).toEqual([]);
+    expect(locator.locate('81.2.69.160')).toEqual({});
   });
 });
 

@@ -5,13 +5,21 @@ import { get } from '../support/harness.js';
 import { scratch, writeConfig } from '../support/serve.js';
 
 const STATUS = generationStatus({ source: 'edge.yaml', geo: { rangesLoaded: true, rangesBuiltAt: new Date(0), locationsLoaded: false } });
-const GEO = { ranges_loaded: true, ranges_built_at: '1970-01-01T00:00:00.000Z', locations_loaded: false };
+const GEO = { ranges_loaded: true, ranges_built_at: '1970-01-01T00:00:00.000Z', locations_loaded: false, locations_loading: false };
+const LOADING = generationStatus({ source: 'edge.yaml', geo: { rangesLoaded: true, rangesBuiltAt: new Date(0), locationsLoaded: false, locationsLoading: true } });
+const FAILED = generationStatus({ source: 'edge.yaml', geo: { rangesLoaded: true, rangesBuiltAt: new Date(0), locationsLoaded: false, locationsFailed: 'EIO' } });
 
 describe('the /readyz document', () => {
   it.each<[string, Parameters<typeof readinessOf>, Record<string, unknown>]>([
     ['starting', ['starting', undefined, { listening: 0, total: 1 }], { ready: false, reason: 'starting', workers_listening: 0, workers: 1 }],
     ['serving', ['serving', STATUS, { listening: 1, total: 1 }], { ready: true, config: 'edge.yaml', geo: GEO, workers_listening: 1, workers: 1 }],
     ['serving, some workers down', ['serving', STATUS, { listening: 1, total: 4 }], { ready: true, config: 'edge.yaml', geo: GEO, workers_listening: 1, workers: 4 }],
+    ['city data still loading', ['serving', LOADING, { listening: 1, total: 1 }], { ready: false, reason: 'loading geolocation', config: 'edge.yaml', geo: { ...GEO, locations_loading: true }, workers_listening: 1, workers: 1 }],
+    [
+      'city data failed to load',
+      ['serving', FAILED, { listening: 1, total: 1 }],
+      { ready: false, reason: 'geolocation failed to load: EIO', config: 'edge.yaml', geo: { ...GEO, locations_error: 'EIO' }, workers_listening: 1, workers: 1 },
+    ],
     ['no worker listening', ['serving', undefined, { listening: 0, total: 2 }], { ready: false, reason: 'no worker is listening', workers_listening: 0, workers: 2 }],
     ['draining', ['draining', STATUS, { listening: 2, total: 2 }], { ready: false, reason: 'draining', workers_listening: 2, workers: 2 }],
   ])('%s', (_name, args, expected) => {

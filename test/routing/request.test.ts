@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { MmdbWriter } from '../../geo/mmdb/writer.js';
 import { validateConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import type { Answer } from '../../src/routing/decide.js';
 import { decideRequest, givenClient, newTrace, type ClientAddress } from '../../src/routing/request.js';
 import { buildRuntime } from '../../src/server/build.js';
+import { DataFiles, type Lease, type Loaded } from '../../src/server/data-files.js';
 import type { Runtime } from '../../src/server/runtime.js';
+import { tempDir } from '../support/geo.js';
 import { DIGEST_A, DIGEST_B } from '../support/harness.js';
 import { startBucket, type BucketServer } from '../support/buckets.js';
 
@@ -153,5 +158,70 @@ describe('givenClient', () => {
   ])('holds %j to the rule the server applies to a forwarded address', (text, ip) => {
     const { result } = givenClient(text);
     expect(result.ok ? result.ip : undefined).toBe(ip);
+  });
+});
+
+describe('decideRequest while the city data of a first start-up is still loading', () => {
+  const dir = tempDir();
+  let release = (): void => undefined;
+  let rt: Runtime;
+  let bucket: BucketServer;
+
+  /** Holds the city file back until `release`, as a slow read of tens of megabytes would. */
+  class HeldFiles extends DataFiles {
+    private readonly gate = new Promise<void>((resolve) => (release = resolve));
+    override async open<T>(kind: string, path: string, load: (path: string) => Promise<Loaded<T>>): Promise<Lease<T>> {
+      if (kind === 'locations') await this.gate;
+      return super.open(kind, path, load);
+    }
+  }
+
+  beforeAll(async () => {
+    const writer = new MmdbWriter({ databaseType: 'city', buildEpoch: new Date('2026-07-29T08:00:00Z') });
+    writer.insertCidr('81.2.69.0/24', { country_code: 'GB', latitude: 51.5143, longitude: -0.0912 });
+    writer.insertCidr('133.0.0.0/16', { country_code: 'JP', latitude: 35.69, longitude: 139.69 });
+    const city = join(dir.path, 'city.mmdb');
+    writeFileSync(city, writer.build().file);
+    bucket = await startBucket([object(DIGEST_A)]);
+    const config = validateConfig(
+      {
+        origin: {
+          url: 'https://origin.example',
+          mirrors: [
+            { url: 'https://london.example', provider: 'gcp', regions: ['europe-west2'] },
+            { url: 'https://tokyo.example', provider: 'gcp', regions: ['asia-northeast1'] },
+          ],
+          probe: { interval_ms: 600_000, failures: 100 },
+        },
+        routing: { origins: 'nearest', others: 'nearest' },
+        geo: { ranges: '/nonexistent/ranges.mmdb', locations: [city] },
+        buckets: [
+          { name: 'eu', url: bucket.url, provider: 'aws', regions: ['eu-west-2'] },
+          { name: 'jp', url: 'http://127.0.0.1:9', provider: 'aws', regions: ['ap-northeast-1'] },
+        ],
+      },
+      'test',
+    );
+    rt = await buildRuntime({ config, source: 'test' }, createLogger('error', quiet), { files: new HeldFiles(), deferGeography: true });
+  });
+  afterAll(async () => {
+    await rt?.close();
+    await bucket?.close();
+    dir.cleanup();
+  });
+
+  it('answers the ping at once, and a request that needs the client placed only once the data is in use', async () => {
+    expect(decideRequest(rt, 'GET', '/v2/', givenClient('81.2.69.160'))).toMatchObject({ type: 'ping' });
+    let settled = false;
+    const manifest = Promise.resolve(decideRequest(rt, 'GET', '/v2/pause/manifests/3.9', givenClient('133.0.1.1'))).finally(() => (settled = true));
+    const blob = decideRequest(rt, 'GET', `/v2/pause/blobs/${DIGEST_A}`, givenClient('81.2.69.160'));
+    expect(blob).toBeInstanceOf(Promise);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    expect(rt.geo.locationsLoading).toBe(true);
+    release();
+    expect(await manifest).toMatchObject({ type: 'redirect', location: 'https://tokyo.example/v2/pause/manifests/3.9' });
+    expect(await blob).toMatchObject({ type: 'redirect', target: 'eu' });
+    expect(rt.geo).toMatchObject({ locationsLoading: false, locationsLoaded: true });
   });
 });
