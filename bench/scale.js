@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import YAML from 'yaml';
 import { startBucketServer } from './lib/bucket-server.js';
-import { CLI, ROOT } from './lib/layers.js';
+import { BUNDLE, ROOT } from './lib/layers.js';
 import { startLoadGenerator } from './lib/loadgen.js';
 import { inventoryDocument, SCALE_CLIENT, SCALE_DIGEST, scaleBuckets, scaleConfig, syntheticDigests, syntheticNetworks } from './lib/scale-config.js';
 import { clockTicksPerSecond, cpuTicks, fetchOnce, freePort, memoryKb, startServer, stopProcess } from './lib/servers.js';
@@ -50,7 +50,8 @@ async function startEdge(ctx, name, config, extra = {}) {
   const port = await freePort();
   const started = await startServer({
     command: process.execPath,
-    args: [CLI, 'serve', '--config', file, '--port', String(port)],
+    // The bundle, as users run it and as the run's start-up table measures it.
+    args: [BUNDLE, 'serve', '--config', file, '--port', String(port)],
     core: ctx.serverCore,
     port,
     timeoutMs: 60_000,

@@ -16,13 +16,18 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: readonly string[]
   { env: 'TRUSTED_PROXY_HOPS', path: ['client_ip', 'trusted_hops'] },
 ];
 
-/** The mapping at `path` inside `root`, created when missing; undefined when something else is there. */
+/**
+ * The mapping at `path` inside `root`, created when missing; undefined when something else is
+ * there. Each mapping on the way is replaced by a shallow copy, so the caller's document is
+ * never written to and nothing else of it is copied (a big one has 10,000 networks).
+ */
 function mappingAt(root: Raw, path: readonly string[]): Raw | undefined {
   let node = root;
   for (const key of path) {
     const child = node[key];
     if (child === undefined || child === null) node[key] = {};
     else if (!isRaw(child)) return undefined;
+    else node[key] = { ...child };
     node = node[key] as Raw;
   }
   return node;
@@ -34,7 +39,7 @@ function mappingAt(root: Raw, path: readonly string[]): Raw | undefined {
  */
 export function applyEnv(doc: unknown, env: NodeJS.ProcessEnv): unknown {
   if (doc !== undefined && doc !== null && !isRaw(doc)) return doc;
-  const root: Raw = isRaw(doc) ? structuredClone(doc) : {};
+  const root: Raw = isRaw(doc) ? { ...doc } : {};
   for (const { env: name, path } of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;

@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
-import { parseCidr } from '../net/cidr.js';
+import { networkText, parseNetwork } from '../net/cidr.js';
 import { show } from './errors.js';
 
 type Issue = v.BaseIssue<unknown>;
@@ -133,11 +133,10 @@ export function requiredUrl() {
 
 /** Why `text` is not a CIDR block (a bare address is a host route), or undefined when it is one. */
 export function cidrProblem(text: string): string | undefined {
-  const block = text.includes('/') ? text : `${text}/${text.includes(':') ? 128 : 32}`;
-  const network = parseCidr(block);
+  const network = parseNetwork(text);
   if (network === undefined) return 'expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32';
   if (!network.hostBitsSet) return undefined;
-  return `expected a CIDR without host bits (did you mean ${network.text}?)`;
+  return `expected a CIDR without host bits (did you mean ${networkText(network)}?)`;
 }
 
 const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

@@ -14,6 +14,7 @@ import { loadSigners, type BucketSigners } from './signers.js';
 import { ConfigError } from './errors.js';
 import type { Config } from './types.js';
 import { validateConfig } from './validate.js';
+import { NOT_PLAIN, parsePlainYaml } from './plain-yaml.js';
 
 export { ConfigError } from './errors.js';
 export { applyEnv, ENV_OVERRIDES } from './env.js';
@@ -53,6 +54,8 @@ function yamlProblem(error: YAMLError, lines: readonly string[], counter: LineCo
 
 /** The YAML document as plain data; throws ConfigError listing every syntax error. */
 export function parseYamlText(text: string, source: string): unknown {
+  const plain = parsePlainYaml(text);
+  if (plain !== NOT_PLAIN) return plain;
   const counter = new LineCounter();
   const document = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (document.errors.length > 0) {

@@ -1,5 +1,4 @@
 import type { BucketConfig, Config } from '../config/types.js';
-import { NetworkSet, parseCidr } from '../net/cidr.js';
 import type { ClientLocation } from '../geo/types.js';
 import type { BoundedMemo, CacheFigures } from '../cache-figures.js';
 import { SignedUrlCache, type BlobSigner } from '../signing/index.js';
@@ -15,7 +14,6 @@ export interface PlannedBucket {
   /** `url` + the part of `blobs.key` before `{digest}`. */
   readonly keyPrefix: string;
   readonly keySuffix: string;
-  readonly networks: NetworkSet;
   /** Private bucket: signed `Location`s, reused for half their lifetime. */
   readonly signedUrls: SignedUrlCache | undefined;
 }
@@ -65,14 +63,13 @@ export interface PlanExtras {
 
 export function planBucket(bucket: BucketConfig, key: string, signer?: BlobSigner): PlannedBucket {
   const at = key.indexOf('{digest}');
-  const cidrs = bucket.networks.map((n) => parseCidr(n)).filter((c) => c !== undefined);
   const keyPrefix = bucket.url + key.slice(0, at);
   const keySuffix = key.slice(at + '{digest}'.length);
   const signedUrls =
     signer === undefined
       ? undefined
       : new SignedUrlCache({ signer, objectUrl: (digest) => keyPrefix + digest + keySuffix });
-  return { config: bucket, name: bucket.name, keyPrefix, keySuffix, networks: new NetworkSet(cidrs), signedUrls };
+  return { config: bucket, name: bucket.name, keyPrefix, keySuffix, signedUrls };
 }
 
 export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtras = {}): RoutingPlan {
@@ -106,7 +103,7 @@ export function buildPlan(config: Config, rank?: BucketRanker, extras: PlanExtra
     signaturesPrefix: config.signatures.url === '' ? '' : registryPrefix(config.signatures.url, config.origin.path),
     origins,
     buckets,
-    networkBuckets: buckets.filter((b) => b.networks.size > 0),
+    networkBuckets: buckets.filter((b) => b.config.networks.length > 0),
     networks: compileNetworks(buckets, config.blobs.candidates),
     originProviders: new Set(Object.keys(config.providers)),
     byRegion,

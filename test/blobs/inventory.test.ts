@@ -136,6 +136,35 @@ describe('loadInventory reads bytes, and the string parser only when the scanner
     }
   });
 
+  it.each([
+    // A quote where a sha256 digest would end that is not the closing one: no digest, so the string parser reads it.
+    ['a short string then a digest on one line', `["x","${digest(1).slice(0, 66)}"]`, /entry 0: "x" is not a digest/],
+    ['a digest one character short', `[\n "${digest(1).slice(0, -1)}"\n]`, /entry 0: .* is not a digest/],
+    ['a string never closed at the end of the file', `["${digest(1)}", "sha256:`, /invalid JSON/],
+    ['a list inside a list', `[["${digest(1)}"]]`, /entry 0: .* is not a digest/],
+    ['a key where an item belongs', `["${digest(1)}": 1]`, /invalid JSON/],
+  ])('refuses %s as before, in the string parser’s words', async (_label, text, message) => {
+    await expect(loadInventory(await file('odd.json', text))).rejects.toThrow(message);
+  });
+
+  it('reads sha512 digests and every spacing JSON allows between tokens', async () => {
+    const text = `\t{ "lab" :\r\n[ "${digest(1)}" ,\n\n"${sha512}"\t] , "*":[] }\n\n`;
+    const inventory = await loadInventory(await file('spaced.json', text));
+    expect(inventory.size).toBe(2);
+    expect(held(inventory, 'lab', probes)).toEqual([digest(1), sha512]);
+  });
+
+  it('reads a JSON file whose digests and keys straddle its 1 MiB chunks, whatever the offset', async () => {
+    for (const pad of [0, 1, 37, 71]) {
+      const many = Array.from({ length: 15_000 }, (_, n) => digest(n + 7));
+      const text = `${' '.repeat(pad)}{"k${'e'.repeat(pad)}y": ${JSON.stringify(many)}, "other": ["${digest(1)}"]}`;
+      const inventory = await loadInventory(await file('straddle.json', text));
+      expect(inventory.size).toBe(15_001);
+      expect(many.every((d) => inventory.has(`k${'e'.repeat(pad)}y`, d)) && inventory.has('other', digest(1))).toBe(true);
+      expect(inventory.has('third', digest(7))).toBe(false);
+    }
+  });
+
   it('names a path it cannot read as a file', async () => {
     dir ??= await mkdtemp(join(tmpdir(), 'registry-edge-inventory-'));
     await expect(loadInventory(dir)).rejects.toThrow(`inventory ${dir}: cannot read`);
