@@ -28,17 +28,17 @@ const USAGE = `Usage: node bench/reload-memory.js [flags]      (npm run reload-m
                     loaded again and its old copy must go (default 30; 0 = never)
   --collect         run the server under --expose-gc: each sample collects garbage first, so
                     it shows what is retained rather than what an operator's RSS shows
+  --root DIR        the checkout whose build runs (default this one; e.g. a baseline's)
   --out DIR         where the CSV and summary go (default bench/results)
   --quick           a smoke run: the shorter defaults above
   --help            this text
 `;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist', 'bundle', 'cli.js');
 
 /** @param {string[]} argv */
 function parseFlags(argv) {
-  const options = { duration: 300, 'reload-every': 1, sample: 5, rate: 100, workers: 0, node: process.execPath, 'touch-every': 30, collect: false, out: join(ROOT, 'bench', 'results'), quick: false };
+  const options = { duration: 300, 'reload-every': 1, sample: 5, rate: 100, workers: 0, node: process.execPath, 'touch-every': 30, collect: false, root: ROOT, out: join(ROOT, 'bench', 'results'), quick: false };
   const numbers = new Set(['duration', 'reload-every', 'sample', 'rate', 'workers', 'touch-every']);
   for (let i = 0; i < argv.length; i += 1) {
     const name = (argv[i] ?? '').replace(/^--/, '');
@@ -50,7 +50,7 @@ function parseFlags(argv) {
     if (!(name in options)) throw new Error(`unknown flag ${argv[i]}`);
     const value = argv[++i];
     if (value === undefined) throw new Error(`--${name} needs a value`);
-    if (!numbers.has(name)) options[/** @type {'node' | 'out'} */ (name)] = value;
+    if (!numbers.has(name)) options[/** @type {'node' | 'root' | 'out'} */ (name)] = value;
     else if (!Number.isFinite(Number(value)) || Number(value) < 0) throw new Error(`--${name} needs a number`);
     else options[/** @type {'duration'} */ (name)] = Number(value);
   }
@@ -108,7 +108,7 @@ async function startServer(options, dir, bucketUrl) {
       '',
     ].join('\n'),
   );
-  const args = [...(options.collect ? ['--expose-gc'] : []), CLI, 'serve', '--config', config, ...(options.workers > 0 ? ['--workers', String(options.workers)] : [])];
+  const args = [...(options.collect ? ['--expose-gc'] : []), join(options.root, 'dist', 'bundle', 'cli.js'), 'serve', '--config', config, ...(options.workers > 0 ? ['--workers', String(options.workers)] : [])];
   const child = spawn(options.node, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the server exited with ${code} before listening`)));
