@@ -34,7 +34,7 @@ function memoryCollector(): Collector | undefined {
 
 /**
  * node 20's V8 (11.3) collects almost nothing when gc() is given options, so it gets the plain
- * full collection, which is all it needs: it does not keep emptied pages.
+ * full collection (its reload figures held the issue's bounds without any release).
  */
 const TAKES_OPTIONS = Number(process.versions.v8.split('.')[0]) >= 12;
 
