@@ -4,6 +4,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Readiness, RouteQuery } from '../ops/admin.js';
 import { measureMemory, type MemoryFigures } from '../ops/memory.js';
+import { releaseRetiredMemory } from '../ops/memory-release.js';
 import { collectGarbageIfExposed, PREFIX, scrapedCounter } from '../ops/metrics.js';
 import type { ConfigSource, ReloadReport } from '../ops/reload.js';
 import { PendingQuestions } from './channel.js';
@@ -142,6 +143,8 @@ export class PrimaryRole implements Role {
       } catch {
         // The workers validated the same file a moment ago; a file changing in between is caught next time.
       }
+      // Reading the file again left its garbage here too.
+      releaseRetiredMemory();
     }
     const failed = reports.filter((r) => !r.ok);
     this.options.logger[ok ? 'info' : 'error']({ reason, workers: reports.length, failed: failed.length }, ok ? 'workers reloaded' : 'worker reload failed');
