@@ -22,10 +22,11 @@ import YAML from 'yaml';
 import { prepareGeo } from './lib/geo-prep.js';
 import { startBucketServer } from './lib/bucket-server.js';
 import { benchConfig, buildScenarios } from './lib/scenarios.js';
-import { BUNDLE, commandFor, ROOT } from './lib/layers.js';
+import { BUNDLE, CLI, commandFor, ROOT } from './lib/layers.js';
 import { startServer, stopProcess } from './lib/servers.js';
 import { parseResponse, serializeRequest } from './lib/http-wire.js';
 import { attributeProfile } from './lib/profile.js';
+import { probeSameAnswers } from './lib/same-answer.js';
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
@@ -109,6 +110,27 @@ function control(pid, flag) {
 }
 
 /**
+ * What registry-edge (info → file, not under the tool) answers and logs for SCENARIO, for the hono-same layer.
+ * @param {any} options @param {any} scenario @param {(variant: string, level: string, events: boolean) => string} configFor @param {{ url: string }} bucket @param {string} dir
+ */
+async function probeAnswers(options, scenario, configFor, bucket, dir) {
+  const port = await freePort();
+  const logFile = join(dir, `${scenario.id}.probe.log`);
+  const spec = commandFor({ id: 'edge-info', layer: 'edge-info', label: 'probe', node: undefined, local: true }, {
+    port, configFor: (level) => configFor(scenario.config, level, false), bucketUrl: bucket.url, edgeStub: false, logFile,
+  });
+  if (options.bundle) spec.args = spec.args.map((arg) => (arg === BUNDLE ? options.bundle : arg));
+  const server = await startServer({ ...spec, core: undefined, port });
+  const file = join(dir, `${scenario.id}.answers.json`);
+  try {
+    await probeSameAnswers({ url: server.url, logFile }, scenario.requests, file);
+  } finally {
+    await stopProcess(server.spawned);
+  }
+  return file;
+}
+
+/**
  * Runs one layer's server for SCENARIO under the chosen tool and returns its figure.
  * @param {any} options @param {any} scenario @param {string} layer @param {(variant: string, level: string, events: boolean) => string} configFor @param {{ url: string }} bucket @param {string} dir
  */
@@ -116,17 +138,20 @@ async function measureLayer(options, scenario, layer, configFor, bucket, dir) {
   const port = await freePort();
   const profiling = options.tool === 'cpu-prof';
   const out = join(dir, `${options.tool}.${scenario.id}.${layer}`);
-  const spec = commandFor({ id: layer, layer, label: layer, node: undefined, local: true }, {
-    port,
-    configFor: (/** @type {string} */ level, /** @type {boolean} */ events) => configFor(scenario.config, level, events),
+  const context = {
+    configFor: (/** @type {string} */ level, /** @type {boolean | undefined} */ events) => configFor(scenario.config, level, events ?? false),
     bucketUrl: bucket.url,
     edgeStub: false,
+    answersFile: layer === 'hono-same' ? await probeAnswers(options, scenario, configFor, bucket, dir) : undefined,
+  };
+  const spec = commandFor({ id: layer, layer, label: layer, node: undefined, local: true }, {
+    ...context,
+    port,
     logFile: join(dir, `${scenario.id}.${layer}.log`),
     nodeFlags: profiling ? ['--cpu-prof', `--cpu-prof-dir=${out}`] : [],
-    scenario,
   });
   // --bundle: another build of cli.js (say, the one before a change) in place of dist/bundle's.
-  if (options.bundle) spec.args = spec.args.map((arg) => (arg === BUNDLE ? options.bundle : arg));
+  if (options.bundle) spec.args = spec.args.map((arg) => (arg === BUNDLE || arg === CLI ? options.bundle : arg));
   const command = profiling ? spec.command : 'valgrind';
   const args = profiling ? spec.args : ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}.out`, spec.command, ...spec.args];
   const server = await startServer({ command, args, core: undefined, port, anyStatus: spec.anyStatus, timeoutMs: 180_000, stdoutFile: spec.stdoutFile, env: spec.env });

@@ -1,7 +1,7 @@
 // What the hono-same layer answers: registry-edge's own answer (status, Location,
 // Docker-Distribution-Api-Version) to each distinct request of a scenario, and the length of the
 // request line it logged for it, probed from a running registry-edge at info → file.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 
 /** @param {string} url @param {Record<string, string>} headers @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders }>} */
@@ -17,9 +17,9 @@ function get(url, headers) {
   });
 }
 
-/** The request lines of LOGFILE after byte offset FROM. @param {string} logFile @param {number} from */
-function requestLinesAfter(logFile, from) {
-  return readFileSync(logFile, 'latin1').slice(from).split('\n').filter((line) => line.includes('"msg":"request"'));
+/** The line of LOGFILE that logged the request with ID, if it is written yet. @param {string} logFile @param {string} id */
+function lineOf(logFile, id) {
+  return readFileSync(logFile, 'latin1').split('\n').find((line) => line.includes(`"request_id":"${id}"`));
 }
 
 /**
@@ -33,8 +33,7 @@ export async function probeSameAnswers(edge, requests, file) {
   /** @type {Record<string, { status: number, headers: Record<string, string>, lineChars: number }>} */
   const answers = {};
   const keys = [...new Set(requests.map(({ request }) => `${request.path} ${request.headers['x-forwarded-for'] ?? ''}`))];
-  const from = statSync(edge.logFile).size;
-  /** @type {{ key: string, status: number, headers: Record<string, string> }[]} */
+  /** @type {{ key: string, status: number, headers: Record<string, string>, id: string }[]} */
   const seen = [];
   for (const key of keys) {
     const { request } = /** @type {import('./scenarios.js').CheckedRequest} */ (requests.find((r) => `${r.request.path} ${r.request.headers['x-forwarded-for'] ?? ''}` === key));
@@ -45,18 +44,18 @@ export async function probeSameAnswers(edge, requests, file) {
       const value = answer.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
-    seen.push({ key, status: answer.status, headers });
+    seen.push({ key, status: answer.status, headers, id: String(answer.headers['x-request-id'] ?? '') });
   }
-  // The sink writes what is pending every 100 ms.
-  let lines = requestLinesAfter(edge.logFile, from);
-  for (let waited = 0; lines.length < seen.length && waited < 3000; waited += 50) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    lines = requestLinesAfter(edge.logFile, from);
+  for (const answer of seen) {
+    // Found by its request id: the start-up check's own requests are logged too. The sink writes every 100 ms.
+    let line = lineOf(edge.logFile, answer.id);
+    for (let waited = 0; line === undefined && waited < 3000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      line = lineOf(edge.logFile, answer.id);
+    }
+    if (line === undefined) throw new Error(`registry-edge logged no line for request ${answer.id} (${answer.key})`);
+    answers[answer.key] = { status: answer.status, headers: answer.headers, lineChars: line.length + 1 };
   }
-  if (lines.length < seen.length) throw new Error(`registry-edge logged ${lines.length} request lines for ${seen.length} probes`);
-  seen.forEach((answer, index) => {
-    answers[answer.key] = { status: answer.status, headers: answer.headers, lineChars: (lines[index] ?? '').length + 1 };
-  });
   writeFileSync(file, JSON.stringify({ answers }));
   return seen.length;
 }
