@@ -68,6 +68,13 @@ function drive(url, request, count, connections) {
   /** @type {Record<number, number>} */
   const statuses = {};
   return new Promise((resolve, reject) => {
+    // valgrind now and then stops serving after a control command: say so instead of waiting forever.
+    let last = answered;
+    const watchdog = setInterval(() => {
+      if (answered === last) reject(new Error(`no answer for 120 s after ${answered} of ${count}: the server stalled (under valgrind, rerun)`));
+      last = answered;
+    }, 120_000);
+    watchdog.unref();
     for (let c = 0; c < connections; c++) {
       const socket = connect(Number(port), hostname);
       let buffer = Buffer.alloc(0);
@@ -86,7 +93,10 @@ function drive(url, request, count, connections) {
           if ('error' in parsed) return reject(new Error(parsed.error));
           statuses[parsed.status] = (statuses[parsed.status] ?? 0) + 1;
           buffer = buffer.subarray(parsed.end);
-          if (++answered === count) resolve(statuses);
+          if (++answered === count) {
+            clearInterval(watchdog);
+            resolve(statuses);
+          }
           next();
         }
       });
@@ -162,7 +172,8 @@ async function measureLayer(options, scenario, layer, configFor, bucket, dir) {
   try {
     if (!profiling) control(server.spawned.pid, '--instr=on');
     await drive(server.url, request, options.warmup, options.connections);
-    if (!profiling) control(server.spawned.pid, '--zero');
+    // A dump also zeroes the counters; the measured window is the next dump.
+    if (!profiling) control(server.spawned.pid, '--dump');
     fromUs = Number(process.hrtime.bigint() / 1000n);
     statuses = await drive(server.url, request, options.requests, options.connections);
     toUs = Number(process.hrtime.bigint() / 1000n);
