@@ -163,7 +163,8 @@ async function measureLayer(options, scenario, layer, configFor, bucket, dir) {
   // --bundle: another build of cli.js (say, the one before a change) in place of dist/bundle's.
   if (options.bundle) spec.args = spec.args.map((arg) => (arg === BUNDLE || arg === CLI ? options.bundle : arg));
   const command = profiling ? spec.command : 'valgrind';
-  const args = profiling ? spec.args : ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}.out`, spec.command, ...spec.args];
+  // One thread for V8 (no concurrent compiler or GC helpers): control commands then do not stall the server, and the count repeats.
+  const args = profiling ? spec.args : ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}.out`, spec.command, '--single-threaded', ...spec.args];
   const server = await startServer({ command, args, core: undefined, port, anyStatus: spec.anyStatus, timeoutMs: 180_000, stdoutFile: spec.stdoutFile, env: spec.env });
   const request = serializeRequest(scenario.requests[0].request, new URL(server.url).host);
   let statuses;

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 /** @param {string} url @param {Record<string, string>} headers @returns {Promise<{ status: number, headers: import('node:http').IncomingHttpHeaders }>} */
 function get(url, headers) {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { headers: { connection: 'close', ...headers }, timeout: 5000 }, (res) => {
+    const req = httpRequest(url, { headers: { connection: 'close', ...headers }, timeout: 30_000 }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
     });
