@@ -153,19 +153,19 @@ async function main(options) {
     const signingFiles = writeSigningFiles(tmp);
     /** @type {Record<string, any>} */
     const edgeConfigs = {};
-    const configFor = (/** @type {string} */ variant, /** @type {string} */ level) => {
-      const key = `${variant}-${level}`;
+    const configFor = (/** @type {string} */ variant, /** @type {string} */ level, events = false) => {
+      const key = `${variant}-${level}${events ? '-events' : ''}`;
       const existing = configFiles.get(key);
       if (existing) return existing;
       // serve's --port overrides listen.port, so one file serves every start.
-      const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile: locations?.file, logLevel: level, signingFiles });
+      const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile: locations?.file, logLevel: level, signingFiles, events });
       const file = join(tmp, `bench-${key}.yaml`);
       writeFileSync(file, YAML.stringify(config));
       if (realEdge) {
         const checked = spawnSync(nodes[0]?.path ?? process.execPath, [CLI, 'check-config', file], { encoding: 'utf8', timeout: 60_000 });
         if (checked.status !== 0) throw new Error(`registry-edge check-config rejected the bench config ${key}:\n${checked.stderr || checked.stdout}`);
       }
-      if (level === 'info') edgeConfigs[variant] = config;
+      if (level === 'info' && !events) edgeConfigs[variant] = config;
       configFiles.set(key, file);
       return file;
     };

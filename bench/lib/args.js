@@ -9,7 +9,8 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --startup-runs N    start-up measurements per server (default 5; --quick: 2)
   --quick             fast smoke run with the defaults above
   --scenarios LIST    subset of S1,S2,S2c,S2r,S3,S3n,S3s,S3g,S4,S5 (default all)
-  --layers LIST       subset of raw,hono,edge-silent,edge-info (default all)
+  --layers LIST       subset of raw,hono,hono-same,edge-silent,edge-info,edge-events (default all;
+                      edge-events runs in manifest scenarios only)
   --node PATH         node binary every server runs on (default: the one running the bench)
   --compare-node PATH also run every layer on this node binary, in the same rounds
   --archeio PATH      also start this archeio binary for each scenario it can serve
@@ -46,7 +47,7 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
 `;
 
 export const SCENARIO_IDS = ['S1', 'S2', 'S2c', 'S2r', 'S3', 'S3n', 'S3s', 'S3g', 'S4', 'S5'];
-export const LAYER_IDS = ['raw', 'hono', 'edge-silent', 'edge-info'];
+export const LAYER_IDS = ['raw', 'hono', 'hono-same', 'edge-silent', 'edge-info', 'edge-events'];
 
 const VALUED = new Set([
   'duration', 'rounds', 'warmup', 'connections', 'startup-runs', 'scenarios', 'layers', 'node', 'compare-node', 'archeio',

@@ -10,13 +10,14 @@ import { judgeAnswer } from './scenarios.js';
 import { cpuTicks, fetchOnce, freePort, memoryKb, startServer, stopProcess } from './servers.js';
 import { median, summarizeRounds } from './stats.js';
 import { attributeProfile } from './profile.js';
+import { probeSameAnswers } from './same-answer.js';
 
 /**
  * What every step needs from the run.
  * @typedef {{
  *   options: any, tmp: string, serverCore: number | undefined, ticksPerSecond: number, bucket: { url: string, heads: () => number },
  *   loadgen: { run: (job: any) => Promise<any> }, nodes: import('./layers.js').NodeBinary[], warnings: string[],
- *   configFor: (variant: string, level: string) => string, onCleanup: (step: () => Promise<void>) => void, say: (message: string) => void,
+ *   configFor: (variant: string, level: string, events?: boolean) => string, onCleanup: (step: () => Promise<void>) => void, say: (message: string) => void,
  *   realEdge: boolean,
  * }} RunContext
  * @typedef {import('./layers.js').ServerSpec & { url: string, pid: number | undefined, spawned?: any, logFile?: string, answered: number }} Running
@@ -40,7 +41,7 @@ export async function sanityPass(server, requests, bucketUrl) {
   /** @type {string[]} */
   const wrong = [];
   let wrongCount = 0;
-  const judged = server.layer.startsWith('edge') || server.layer === 'archeio';
+  const judged = server.layer.startsWith('edge') || server.layer === 'archeio' || server.layer === 'hono-same';
   for (const { request, expect } of requests) {
     const key = `${request.path} ${request.headers['x-forwarded-for'] ?? ''}`;
     if (seen.has(key)) continue;
@@ -60,7 +61,7 @@ export async function sanityPass(server, requests, bucketUrl) {
 /**
  * Starts SERVER for SCENARIO (nothing to start for an external target).
  * @param {RunContext} ctx @param {import('./layers.js').ServerSpec} server @param {string} variant
- * @param {{ nodeFlags?: string[], logName?: string }} [extra]
+ * @param {{ nodeFlags?: string[], logName?: string, answersFile?: string }} [extra]
  * @returns {Promise<Running>}
  */
 export async function startSpec(ctx, server, variant, extra = {}) {
@@ -70,16 +71,38 @@ export async function startSpec(ctx, server, variant, extra = {}) {
   mkdirSync(join(ctx.tmp, 'logs'), { recursive: true });
   const spec = commandFor(server, {
     port,
-    configFor: (level) => ctx.configFor(variant, level),
+    configFor: (level, events) => ctx.configFor(variant, level, events),
     bucketUrl: ctx.bucket.url,
     archeio: ctx.options.archeio,
     edgeStub: !ctx.realEdge,
     embeddedDataDir: /** @type {any} */ (ctx).embeddedDataDir,
     logFile,
     nodeFlags: extra.nodeFlags,
+    answersFile: extra.answersFile,
   });
   const started = await startServer({ ...spec, core: ctx.serverCore, port, onSpawn: (spawned) => ctx.onCleanup(() => stopProcess(spawned)) });
   return { ...server, url: started.url, pid: started.spawned.pid, spawned: started.spawned, logFile, answered: 0, startupMs: started.startupMs };
+}
+
+/**
+ * Starts the hono-same layer for SCENARIO: registry-edge at info (the one already running for
+ * this scenario, else one started for the probe) is asked each distinct request once, and
+ * hono-same is started to answer and log exactly that.
+ * @param {RunContext} ctx @param {import('./layers.js').ServerSpec} spec @param {import('./scenarios.js').Scenario} scenario @param {Running[]} running
+ */
+async function startSameAnswer(ctx, spec, scenario, running) {
+  const answersFile = join(ctx.tmp, `${scenario.id}-${spec.id}-answers.json`);
+  const edge = running.find((s) => s.layer === 'edge-info' && s.node === spec.node);
+  if (edge) edge.answered += await probeSameAnswers(edge, scenario.requests, answersFile);
+  else {
+    const probe = await startSpec(ctx, { ...spec, id: `edge-info-probe${spec.node?.tag ?? ''}`, layer: 'edge-info' }, scenario.config, { logName: `${scenario.id}-probe` });
+    try {
+      await probeSameAnswers(probe, scenario.requests, answersFile);
+    } finally {
+      await stopRunning(probe);
+    }
+  }
+  return startSpec(ctx, spec, scenario.config, { logName: `${scenario.id}-${spec.id}`, answersFile });
 }
 
 /** @param {Running} server */
@@ -171,8 +194,10 @@ function noteSummaryWarnings(ctx, scenario, server, summary) {
  * @param {RunContext} ctx @param {import('./scenarios.js').Scenario} scenario
  */
 export async function runScenario(ctx, scenario) {
+  // hono-same answers what registry-edge answers: without the real registry-edge there is nothing to copy.
   const specs = serversFor({
-    layers: ctx.options.layers,
+    layers: ctx.realEdge ? ctx.options.layers : ctx.options.layers.filter((/** @type {string} */ l) => l !== 'hono-same'),
+    manifests: scenario.requests.every((r) => r.request.path.includes('/manifests/')),
     nodes: ctx.nodes,
     archeio: ctx.options.archeio,
     archeioServes: 'requests' in scenario.archeio,
@@ -181,7 +206,9 @@ export async function runScenario(ctx, scenario) {
   /** @type {Running[]} */
   const servers = [];
   try {
-    for (const spec of specs) servers.push(await startSpec(ctx, spec, scenario.config, { logName: `${scenario.id}-${spec.id}` }));
+    for (const spec of specs) if (spec.layer !== 'hono-same') servers.push(await startSpec(ctx, spec, scenario.config, { logName: `${scenario.id}-${spec.id}` }));
+    // Started last, since it copies the answers of the registry-edge started above, but kept in its place in the round order.
+    for (const [index, spec] of specs.entries()) if (spec.layer === 'hono-same') servers.splice(index, 0, await startSameAnswer(ctx, spec, scenario, servers));
     /** @type {Record<string, any>} */
     const byServer = {};
     for (const server of servers) {
@@ -232,7 +259,7 @@ export async function runScenario(ctx, scenario) {
       entry.peakRssKb = server.pid ? memoryKb(server.pid, 'VmHWM') ?? null : null;
       await stopRunning(server);
       const bytes = server.logFile ? statSync(server.logFile, { throwIfNoEntry: false })?.size ?? 0 : 0;
-      entry.logBytesPerRequest = server.layer.startsWith('edge') && server.answered > 0 ? bytes / server.answered : null;
+      entry.logBytesPerRequest = (server.layer.startsWith('edge') || server.layer === 'hono-same') && server.answered > 0 ? bytes / server.answered : null;
       if (server.logFile) rmSync(server.logFile, { force: true });
     }
     return { id: scenario.id, title: scenario.title, describe: scenario.describe, config: scenario.config, openLoopRate: open ?? null, archeioNote: 'note' in scenario.archeio ? scenario.archeio.note : scenario.archeio.skip, servers: servers.map((s) => s.id), byServer };

@@ -20,6 +20,9 @@ export const TARGETS = {
   rssFactor: 1.3,
   /** Issue 15: S2r (twenty origin replicas) ÷ S2c (none), CPU/req of registry-edge info → file. */
   replicasVsNone: 1.1,
+  /** Issue 16: the pull event on a manifest request line, CPU/req at info with events ÷ without. */
+  eventsVsInfo: 1.05,
+  eventScenarios: ['S2', 'S2c'],
   startupMs: 200,
 };
 
@@ -80,13 +83,22 @@ export function layerBreakdown(results, scenarioId, tag) {
   const hono = cpuBest(results, scenarioId, `hono${tag}`);
   const silent = cpuBest(results, scenarioId, `edge-silent${tag}`);
   const info = cpuBest(results, scenarioId, `edge-info${tag}`);
+  const same = cpuBest(results, scenarioId, `hono-same${tag}`);
+  const events = cpuBest(results, scenarioId, `edge-events${tag}`);
   const archeio = cpuBest(results, scenarioId, 'archeio');
   return {
     raw,
     hono,
+    same,
     silent,
     info,
+    events,
     archeio,
+    sameAnswer: difference(same, hono),
+    beyondFloor: difference(info, same),
+    infoVsSame: ratio(info, same),
+    eventLine: difference(events, info),
+    eventsVsInfo: ratio(events, info),
     framework: difference(hono, raw),
     ourCode: difference(silent, hono),
     logLine: difference(info, silent),
@@ -128,6 +140,11 @@ export function evaluateChecks(results) {
     if (TARGETS.flatOutScenarios.includes(scenario.id) && typeof flat === 'number') {
       checks.push({ label: `${scenario.id} p99 flat out, ${results.settings.connections} connections`, target: `≤ ${TARGETS.flatOutP99Ms} ms`, measured: `${flat.toFixed(2)} ms`, pass: flat <= TARGETS.flatOutP99Ms });
     }
+  }
+  for (const id of TARGETS.eventScenarios) {
+    const b = layerBreakdown(results, id, tag);
+    if (b.eventsVsInfo === null) continue;
+    checks.push({ label: `${id} CPU/req, info + pull events ÷ info (issue 16: the event line)`, target: `≤ ${TARGETS.eventsVsInfo}x`, measured: `${times(b.eventsVsInfo)} (${signed(b.eventLine)} µs)`, pass: b.eventsVsInfo <= TARGETS.eventsVsInfo });
   }
   const withReplicas = ratio(cpuBest(results, 'S2r', `edge-info${tag}`), cpuBest(results, 'S2c', `edge-info${tag}`));
   if (withReplicas !== null) {
@@ -207,17 +224,28 @@ function cpuTable(results) {
 /** @param {any} results */
 function layerTable(results) {
   const lines = [];
-  const archeio = results.serverIds.includes('archeio');
+  const has = (/** @type {string} */ layer) => results.serverIds.some((/** @type {string} */ id) => id.startsWith(layer));
+  const archeio = has('archeio');
+  const same = has('hono-same');
+  const events = has('edge-events');
   for (const tag of tagsOf(results)) {
     const node = results.environment.nodes.find((/** @type {any} */ n) => n.tag === tag);
     lines.push('', `### What each layer adds (µs/req, best rounds${tag ? `, node ${node?.version}` : ''})`, '');
-    lines.push(`| scenario | hono − raw (framework) | log off − hono (our code) | info − log off (the log line) | info ÷ hono | info ÷ raw | log off ÷ hono |${archeio ? ' info ÷ archeio | log off ÷ archeio |' : ''}`);
-    lines.push(`| --- | ---: | ---: | ---: | ---: | ---: | ---: |${archeio ? ' ---: | ---: |' : ''}`);
+    const sameHead = same ? ' same answer − hono (our headers + a log line as long) | info − same answer (ours beyond the floor) | info ÷ same answer |' : '';
+    const eventsHead = events ? ' events − info (the pull event) | events ÷ info |' : '';
+    lines.push(`| scenario | hono − raw (framework) | log off − hono (our code) | info − log off (the log line) | info ÷ hono | info ÷ raw | log off ÷ hono |${sameHead}${eventsHead}${archeio ? ' info ÷ archeio | log off ÷ archeio |' : ''}`);
+    const columns = 7 + (same ? 3 : 0) + (events ? 2 : 0) + (archeio ? 2 : 0);
+    lines.push(`| --- |${' ---: |'.repeat(columns - 1)}`);
     for (const scenario of results.scenarios) {
       const b = layerBreakdown(results, scenario.id, tag);
+      const sameCells = same ? ` ${signed(b.sameAnswer)} | ${signed(b.beyondFloor)} | ${times(b.infoVsSame)} |` : '';
+      const eventCells = events ? ` ${signed(b.eventLine)} | ${times(b.eventsVsInfo)} |` : '';
       const tail = archeio ? ` ${times(b.infoVsArcheio)} | ${times(b.silentVsArcheio)} |` : '';
-      lines.push(`| ${scenario.id} | ${signed(b.framework)} | ${signed(b.ourCode)} | ${signed(b.logLine)} | ${times(b.infoVsHono)} | ${times(b.infoVsRaw)} | ${times(b.silentVsHono)} |${tail}`);
+      lines.push(`| ${scenario.id} | ${signed(b.framework)} | ${signed(b.ourCode)} | ${signed(b.logLine)} | ${times(b.infoVsHono)} | ${times(b.infoVsRaw)} | ${times(b.silentVsHono)} |${sameCells}${eventCells}${tail}`);
     }
+  }
+  if (same) {
+    lines.push('', '"same answer" is a bare hono app sending exactly registry-edge\'s status and headers for the scenario (a fresh X-Request-Id each, made as registry-edge makes it) and writing a log line of the same length through registry-edge\'s line sink, deciding nothing: the floor for a server with our answers and our log on this stack. "info − same answer" is what registry-edge\'s own work (classifying, routing, metrics, the line\'s fields) costs.');
   }
   return lines;
 }

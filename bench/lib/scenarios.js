@@ -284,9 +284,9 @@ export function buildScenarios({ entries }) {
  * city file it needs), `signed` the networks bucket made private (S3 SigV4; credentials from
  * SIGNING_FILES, which the caller writes). LOG_LEVEL: `info` writes one line per request (the default users run),
  * `silent` none, so the difference between the two is the log line's own cost.
- * @param {{ bucketUrl: string, rangesFile: string, port: number, variant?: ConfigVariant, locationsFile?: string, logLevel?: string, signingFiles?: { accessKeyId: string, secretAccessKey: string } }} input
+ * @param {{ bucketUrl: string, rangesFile: string, port: number, variant?: ConfigVariant, locationsFile?: string, logLevel?: string, signingFiles?: { accessKeyId: string, secretAccessKey: string }, events?: boolean }} input
  */
-export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', locationsFile, logLevel = 'info', signingFiles }) {
+export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', locationsFile, logLevel = 'info', signingFiles, events = false }) {
   const buckets = [
     ...BUCKET_REGIONS.map((region) => ({ name: `aws-${region}`, url: `${bucketUrl}/aws-${region}`, provider: 'aws', regions: [region] })),
     { name: DEFAULT_BUCKET, url: `${bucketUrl}/${DEFAULT_BUCKET}` },
@@ -321,7 +321,8 @@ export function benchConfig({ bucketUrl, rangesFile, port, variant = 'base', loc
     providers: { gcp: 'origin' },
     buckets,
     default_bucket: DEFAULT_BUCKET,
-    log: { level: logLevel },
+    // events: issue 16's per-pull event on every manifest request line (the edge-events layer).
+    log: events ? { level: logLevel, events: { manifests: true } } : { level: logLevel },
     // Off: the bench measures the public listener, and the fixed default port may be taken.
     admin: { host: '127.0.0.1', port: 0 },
   };

@@ -1,7 +1,7 @@
 import { redactSecrets } from '../signing/index.js';
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ALLOWED_METHODS, ociErrorBody, type Answer, type AnswerKind, type ErrorAnswer } from '../routing/decide.js';
 import { decideRequest, type ClientAddress } from '../routing/request.js';
 import { resolveClientIp, type ClientIpResult } from '../net/client-ip.js';
@@ -39,33 +39,34 @@ export interface AppHooks {
 type Env = { Bindings: HttpBindings };
 
 const API_VERSION = { 'Docker-Distribution-Api-Version': 'registry/2.0' } as const;
-const PING_HEADERS = { ...API_VERSION, 'Content-Length': '0' } as const;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /*
  * Responses are built as plain `new Response(body, {status, headers: {...}})`: @hono/node-server
- * writes such a response straight to node's writeHead without ever creating a Headers object
- * (hono's `c.body` with two or more headers builds one, which showed up in profiles).
+ * hands such a header object straight to node's writeHead without ever creating a Headers object
+ * (hono's `c.body` with two or more headers builds one, which showed up in profiles). The
+ * request id rides in that same object: a header set on node's response beforehand makes
+ * writeHead merge every header into its own map, one setHeader call each.
  */
-function errorResponse(answer: ErrorAnswer): Response {
+function errorResponse(answer: ErrorAnswer, requestId: string): Response {
   if (answer.code === undefined) {
-    return new Response(`${answer.message}\n`, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+    return new Response(`${answer.message}\n`, { status: answer.status, headers: { 'Content-Type': 'text/plain; charset=utf-8', 'X-Request-Id': requestId } });
   }
   const body = ociErrorBody(answer.code, answer.message);
   if (answer.kind === 'method_not_allowed') {
-    return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, Allow: ALLOWED_METHODS } });
+    return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, Allow: ALLOWED_METHODS, 'X-Request-Id': requestId } });
   }
-  return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION } });
+  return new Response(body, { status: answer.status, headers: { 'Content-Type': JSON_TYPE, ...API_VERSION, 'X-Request-Id': requestId } });
 }
 
-function response(answer: Answer): Response {
+function response(answer: Answer, requestId: string): Response {
   switch (answer.type) {
     case 'redirect':
-      return new Response(null, { status: 307, headers: { Location: answer.location, 'Content-Length': '0' } });
+      return new Response(null, { status: 307, headers: { Location: answer.location, 'Content-Length': '0', 'X-Request-Id': requestId } });
     case 'ping':
-      return new Response(null, { status: 200, headers: PING_HEADERS });
+      return new Response(null, { status: 200, headers: { 'Docker-Distribution-Api-Version': 'registry/2.0', 'Content-Length': '0', 'X-Request-Id': requestId } });
     case 'error':
-      return errorResponse(answer);
+      return errorResponse(answer, requestId);
   }
 }
 
@@ -120,29 +121,29 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
     if (settled.type === 'redirect') record(x, settled.kind, 307, settled.target, settled.repo, settled.client, settled.reason, settled.origin);
     else if (settled.type === 'error') record(x, settled.kind, settled.status, 'none', settled.repo);
     else record(x, settled.kind, 200, 'none');
-    return response(settled);
+    return response(settled, x.requestId);
   };
 
   app.all('*', (c): Response | Promise<Response> => {
     const incoming = c.env.incoming;
     const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET');
-    // Set on node's response, so the prepared header objects of each answer stay shared.
-    c.env.outgoing.setHeader('X-Request-Id', x.requestId);
-
-    const wait = rateLimitWait(x);
-    if (wait > 0) {
-      record(x, 'rate_limited', 429, 'none');
-      return tooManyRequests(wait);
+    try {
+      const wait = rateLimitWait(x);
+      if (wait > 0) {
+        record(x, 'rate_limited', 429, 'none');
+        return tooManyRequests(wait, x.requestId);
+      }
+      const decided = decideRequest(x.rt, x.method, incoming.url ?? '/', x);
+      // Only a cache miss pays for a closure; every other answer is synchronous.
+      if (decided instanceof Promise) {
+        // The generation stays open until this answer is out, and closes once no answer is owed.
+        x.rt.hold();
+        return decided.then((settled) => answer(x, settled), (error: unknown) => failed(c.env.outgoing, x, error)).finally(() => x.rt.unhold());
+      }
+      return answer(x, decided);
+    } catch (error) {
+      return failed(c.env.outgoing, x, error);
     }
-
-    const decided = decideRequest(x.rt, x.method, incoming.url ?? '/', x);
-    // Only a cache miss pays for a closure; every other answer is synchronous.
-    if (decided instanceof Promise) {
-      // The generation stays open until this answer is out, and closes once no answer is owed.
-      x.rt.hold();
-      return decided.then((settled) => answer(x, settled)).finally(() => x.rt.unhold());
-    }
-    return answer(x, decided);
   });
 
   app.onError((error, c) => {
@@ -161,11 +162,17 @@ function rateLimitWait(x: Exchange): number {
   return ip.ok ? limiter.wait(ip.ip) : 0;
 }
 
-function tooManyRequests(waitSeconds: number): Response {
+function tooManyRequests(waitSeconds: number, requestId: string): Response {
   return new Response(ociErrorBody('TOOMANYREQUESTS', 'too many requests from this address; retry later'), {
     status: 429,
-    headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(waitSeconds))), ...API_VERSION },
+    headers: { 'Content-Type': JSON_TYPE, 'Retry-After': String(Math.max(1, Math.ceil(waitSeconds))), ...API_VERSION, 'X-Request-Id': requestId },
   });
+}
+
+/** A request that threw still echoes its id: set on node's response, where onError's answer picks it up. */
+function failed(outgoing: ServerResponse, x: Exchange, error: unknown): never {
+  if (!outgoing.headersSent) outgoing.setHeader('X-Request-Id', x.requestId);
+  throw error;
 }
 
 /** The request line (with its pull event when one is wanted), straight to the log's sink. */

@@ -16,16 +16,31 @@ export const MAX_USER_AGENT = 256;
 /** A caller's X-Request-Id is kept when it is this short and of these characters, else one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
-/** The request id for a request: the caller's X-Request-Id when it is a sane one, else a new UUID. */
+/*
+ * Made ids are UUID-shaped: a random prefix drawn once per process (its version and variant
+ * digits included) and a 48-bit counter. Unique across processes and restarts as a random UUID
+ * is, without a random draw and sixteen byte-to-hex lookups per request.
+ */
+const ID_PREFIX = randomUUID().slice(0, 24);
+const COUNTER_PAD = '000000000000';
+let made = 0;
+
+/** A new request id, for a request that brought none (or an unusable one). */
+export function newRequestId(): string {
+  const digits = (++made).toString(16);
+  return `${ID_PREFIX}${COUNTER_PAD.slice(digits.length)}${digits}`;
+}
+
+/** The request id for a request: the caller's X-Request-Id when it is a sane one, else a new one. */
 export function requestIdOf(rawHeaders: readonly string[]): string {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
     if (name.length === 12 && name.toLowerCase() === 'x-request-id') {
       const value = rawHeaders[i + 1] as string;
-      return REQUEST_ID.test(value) ? value : randomUUID();
+      return REQUEST_ID.test(value) ? value : newRequestId();
     }
   }
-  return randomUUID();
+  return newRequestId();
 }
 
 function userAgentOf(rawHeaders: readonly string[]): string | undefined {

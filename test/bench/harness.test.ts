@@ -160,7 +160,7 @@ describe('bench/run.js', () => {
     expect(result.stdout).toContain('registry-edge, info → file');
   }, 90_000);
 
-  it('stacks the four layers over real registry-edge, profiles it, and skips S3g without a city file', async () => {
+  it('stacks every layer over real registry-edge (events on manifests only), profiles it, and skips S3g without a city file', async () => {
     if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) throw new Error('dist/src/cli.js is missing: run npm run build first (npm test does)');
     const out = scratchDir();
     const home = scratchDir();
@@ -172,15 +172,28 @@ describe('bench/run.js', () => {
     );
     expect(result.stderr).not.toMatch(/Error/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('| scenario | raw node:http | bare hono | registry-edge, log off | registry-edge, info → file |');
-    expect(result.stdout).toMatch(/\| S2 \| [+-]\d+\.\d \| [+-]\d+\.\d \| [+-]\d+\.\d \| \d+\.\d\dx \| \d+\.\d\dx \| \d+\.\d\dx \|/);
+    expect(result.stdout).toContain('| scenario | raw node:http | bare hono | hono + same answer | registry-edge, log off | registry-edge, info → file | registry-edge, info + pull events |');
+    // Then hono + same answer's three columns and the events' two (S3n has no events).
+    expect(result.stdout).toMatch(/\| S2 \| [+-]\d+\.\d \| [+-]\d+\.\d \| [+-]\d+\.\d \| \d+\.\d\dx \| \d+\.\d\dx \| \d+\.\d\dx \| [+-]\d+\.\d \| [+-]\d+\.\d \| \d+\.\d\dx \| [+-]\d+\.\d \| \d+\.\d\dx \|/);
+    expect(result.stdout).toMatch(/\| S3n \|( [^|]+ \|){9} {2}\| {2}\|/);
     expect(result.stdout).toContain("### Where registry-edge's CPU goes");
 
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as Results;
     expect(json.scenarios.map((s) => s.id)).toEqual(['S2', 'S3n']);
     expect(json.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^S3g skipped: no compact city file \(looked for .*data\/locations\.mmdb/)]));
-    expect(json.serverIds).toEqual(['raw', 'hono', 'edge-silent', 'edge-info']);
+    expect(json.serverIds).toEqual(['raw', 'hono', 'hono-same', 'edge-silent', 'edge-info', 'edge-events']);
+    expect(json.scenarios.map((s) => Object.keys(s.byServer).includes('edge-events'))).toEqual([true, false]);
+    const s2 = json.scenarios[0];
+    // Pull events make the manifest line longer; the check of issue 16 is reported.
+    expect(s2?.byServer['edge-events']?.logBytesPerRequest).toBeGreaterThan((s2?.byServer['edge-info']?.logBytesPerRequest ?? 0) + 50);
+    expect(json.checks.map((c) => c.label)).toContain('S2 CPU/req, info + pull events ÷ info (issue 16: the event line)');
     for (const scenario of json.scenarios) {
+      // The floor layer gives registry-edge's answer and writes lines as long as registry-edge's
+      // (whose log also holds its start-up and shutdown lines, so its figure is a little higher).
+      expect(scenario.byServer['hono-same']?.sanity).toMatchObject({ wrongCount: 0, checked: 1 });
+      const edgeBytes = scenario.byServer['edge-info']?.logBytesPerRequest ?? 0;
+      expect(scenario.byServer['hono-same']?.logBytesPerRequest).toBeGreaterThan(0.9 * edgeBytes);
+      expect(scenario.byServer['hono-same']?.logBytesPerRequest).toBeLessThan(1.05 * edgeBytes);
       // registry-edge answered every distinct request the way the bench config implies.
       expect(scenario.byServer['edge-info']?.sanity).toMatchObject({ wrongCount: 0, checked: 1 });
       expect(scenario.byServer['edge-silent']?.sanity).toMatchObject({ wrongCount: 0, checked: 1 });
@@ -199,9 +212,9 @@ describe('bench/run.js', () => {
     expect(json.startup.edge?.samplesMs).toHaveLength(1);
     expect(json.checks.map((c) => c.label)).toEqual(expect.arrayContaining(['S2 CPU/req ÷ raw node:http (moonshot)', 'start-up, embedded default (spawn → first /v2/ 200)']));
     const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
-    // Four layer bars per scenario, then registry-edge stacked in four segments per scenario.
-    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(2 * 4 + 2 * 4);
-  }, 180_000);
+    // One bar per layer and scenario (six in S2, five in S3n), then registry-edge stacked in four segments per scenario.
+    expect(svg.match(/<rect [^>]*><title>/g)).toHaveLength(6 + 5 + 2 * 4);
+  }, 300_000);
 
   it('rejects bad flags with a message and exit status 2, and prints usage for --help', async () => {
     const rounds = await runBench(['--rounds', '0']);

@@ -22,6 +22,7 @@ describe('per-client rate limits', () => {
       expect(limited.headers['retry-after']).toBe('1');
       expect(JSON.parse(limited.body)).toMatchObject({ errors: [{ code: 'TOOMANYREQUESTS' }] });
       expect(limited.headers.location).toBeUndefined();
+      expect(limited.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
       // Another client has its own bucket.
       expect((await get(edge.url, MANIFEST, from('198.51.100.2'))).status).toBe(307);
       // 2 per second: a token every 500 ms, not a millisecond earlier.

@@ -82,6 +82,7 @@ describe('public listener, end to end over HTTP', () => {
     const res = await get(edge.url, '/v2/pause/manifests/3.9', { method });
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(res.body).errors[0].code).toBe('UNSUPPORTED');
   });
 
@@ -97,6 +98,7 @@ describe('public listener, end to end over HTTP', () => {
     const res = await get(edge.url, path);
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const body = JSON.parse(res.body);
     expect(body.errors[0].code).toBe(code);
     expect(body.errors[0].message.length).toBeGreaterThan(10);
