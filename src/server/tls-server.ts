@@ -56,6 +56,8 @@ export function tlsServerOptions(material: TlsMaterial, limits: TlsServerLimits)
     // Refused after the handshake instead, where it can be counted (see tls-guards.ts).
     rejectUnauthorized: false,
     handshakeTimeout: limits.handshakeTimeoutMs,
+    // Nagle off, as node:http and node:https servers have it; node's HTTP/2 server leaves it on.
+    noDelay: true,
   };
 }
 
@@ -129,9 +131,18 @@ function applyTimeouts(server: SecureServer, limits: TlsServerLimits): void {
   http1.requestTimeout = limits.requestTimeoutMs;
   http1.keepAliveTimeout = limits.keepAliveTimeoutMs;
   http1.connectionsCheckingInterval = TIMEOUT_CHECK_INTERVAL_MS;
-  // HTTP/2 sessions (and HTTP/1.1 sockets) idle this long are closed.
-  if (limits.keepAliveTimeoutMs > 0) server.setTimeout(limits.keepAliveTimeoutMs);
+  // Not server.setTimeout: node would also put that timeout on every HTTP/1.1 socket and arm a
+  // fresh timer for each request on it (plain HTTP does neither), where keep-alive and the
+  // header and request timeouts already bound HTTP/1.1. HTTP/2 sessions get theirs in 'session'.
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
+}
+
+/** An HTTP/2 session idle for the keep-alive timeout is destroyed, as node's server timeout would. */
+function closeWhenIdle(session: Http2Session, idleMs: number): void {
+  if (idleMs <= 0) return;
+  session.setTimeout(idleMs, () => {
+    if (!session.destroyed && !session.closed) session.destroy();
+  });
 }
 
 function buildServer({ holder, limits, ...parts }: TlsServerParts): SecureServer {
@@ -160,6 +171,7 @@ export function createTlsPublicServer(parts: TlsServerParts): TlsPublicServer {
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, limits.keepAliveTimeoutMs);
     if (draining) session.close();
   });
   server.on('sessionError', (error: Error) => parts.logger?.debug({ err: error }, 'http2 session error'));

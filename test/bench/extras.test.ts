@@ -115,6 +115,14 @@ describe('the pure parts', () => {
     expect(checks[0]?.measured).toBe(`${(signedCpu / unsignedCpu).toFixed(2)}x (${signedCpu.toFixed(1)} vs ${unsignedCpu.toFixed(1)} µs)`);
   });
 
+  it("puts node's own TLS ÷ plain (the floor row) beside the TLS ratio it checks", async () => {
+    const { extraChecks } = await load<ExtrasModule>('bench/lib/report-extras.js');
+    const measured = results(1, 1, 20_000, 1.3);
+    const withFloor = { ...measured, tls: { ...measured.tls, stacks: [{ stack: 'edge', ratio: 1.3 }, { stack: 'hono', ratio: 1.2 }, { stack: 'node', ratio: 1.42 }] } };
+    const check = extraChecks(withFloor, '').find((row) => row.label.startsWith('TLS'));
+    expect(check).toMatchObject({ measured: '1.30x (node:https ÷ node:http, bare 307: 1.42x)', pass: false });
+  });
+
   it('leaves out what was not measured, and prints the tables of what was', async () => {
     const { extraChecks, extraLines } = await load<ExtrasModule>('bench/lib/report-extras.js');
     const partial = { ...results(1, 1, 20_000, null), scenarios: [] };

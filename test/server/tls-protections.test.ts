@@ -108,6 +108,25 @@ describe('slow clients', () => {
     await stillServes();
   });
 
+  it('an HTTP/1.1 connection that never sends a request is cut after the header timeout', async () => {
+    const { socket } = await handshake(door.port, { ca: caPem, ALPNProtocols: ['http/1.1'] });
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(Date.now() - started).toBeLessThan(3000);
+    await stillServes();
+  });
+
+  it('an HTTP/1.1 keep-alive connection idle after its answer is closed after the keep-alive timeout', async () => {
+    const { socket } = await handshake(door.port, { ca: caPem, ALPNProtocols: ['http/1.1'] });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const answered = new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+    socket.write('GET /v2/ HTTP/1.1\r\nHost: edge\r\n\r\n');
+    expect(await answered).toMatch(/^HTTP\/1\.1 200 /);
+    const idleFrom = Date.now();
+    await closed;
+    expect(Date.now() - idleFrom).toBeLessThan(3000);
+  });
+
   it('an idle HTTP/2 session is closed after the keep-alive timeout', async () => {
     const session = http2Connect(door.url, { ca: caPem });
     const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
