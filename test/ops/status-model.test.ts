@@ -14,6 +14,9 @@ describe('parsePrometheusText', () => {
     ['g{x="a\\"b\\\\c\\nd"} -2.5e3', s('g', { x: 'a"b\\c\nd' }, -2500)],
     ['g{x="a",} 1 1700000000000', s('g', { x: 'a' }, 1)],
     ['g{} NaN', s('g', {}, Number.NaN)],
+    // prom-client's spelling of an empty histogram's mean; Prometheus reads any case.
+    ['nodejs_eventloop_lag_mean_seconds Nan', s('nodejs_eventloop_lag_mean_seconds', {}, Number.NaN)],
+    ['g +inf', s('g', {}, Number.POSITIVE_INFINITY)],
     ['g +Inf', s('g', {}, Number.POSITIVE_INFINITY)],
     ['g -Inf', s('g', {}, Number.NEGATIVE_INFINITY)],
     ['g{x="a,b}"} 4', s('g', { x: 'a,b}' }, 4)],
