@@ -13,6 +13,7 @@ export interface RequestLineFacts {
   /** The host of the origin (primary or replica) a redirect to an origin chose. */
   origin: string | undefined;
   clientIp: string | undefined;
+  /** Of requestIdOf's characters only (none of them needs a JSON escape), so it is written as it is. */
   requestId: string;
   durationMs: number;
 }
@@ -50,7 +51,7 @@ export function requestLine(time: number, pid: number, facts: RequestLineFacts, 
   return (
     `{"level":"${level}","time":${time},"pid":${pid},"method":${jsonText(facts.method)},"route":"${facts.kind}","status":${facts.status}` +
     `,"target":${jsonText(facts.target)}${optional('bucket', bucket)}${optional('provider', provider)}${optional('region', region)}` +
-    `${optional('reason', facts.reason)}${optional('origin', facts.origin)}${optional('client_ip', facts.clientIp)},"request_id":${jsonText(facts.requestId)}` +
+    `${optional('reason', facts.reason)}${optional('origin', facts.origin)}${optional('client_ip', facts.clientIp)},"request_id":"${facts.requestId}"` +
     `,"ms":${Math.round(facts.durationMs * 1000) / 1000}${event === undefined ? '' : eventText(facts.kind, facts.target, event)},"msg":"request"}\n`
   );
 }

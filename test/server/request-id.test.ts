@@ -17,4 +17,11 @@ describe('request ids', () => {
     expect(requestIdOf(['x-request-id', 'has spaces'])).toMatch(UUID_V4_SHAPE);
     expect(requestIdOf(['Host', 'x'])).toMatch(UUID_V4_SHAPE);
   });
+
+  // The request line writes the id without escaping it: whatever a client sends, the id kept is JSON-plain.
+  it.each(['a"b', 'a\\b', 'caf\u00e9', 'tab\there', '\u2028', 'x'.repeat(129), '', 'ok:/+=@._-9Z'])('keeps only JSON-plain ids: %j', (sent) => {
+    const id = requestIdOf(['X-Request-Id', sent]);
+    expect(JSON.stringify(id)).toBe(`"${id}"`);
+    if (sent === 'ok:/+=@._-9Z') expect(id).toBe(sent);
+  });
 });
