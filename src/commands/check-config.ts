@@ -12,7 +12,7 @@ export async function checkConfigCommand(args: string[], io: Io): Promise<number
   if (wantsHelp(args)) return printUsage(io, usage);
   const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
   if (positionals.length > 1) throw new UsageError('check-config takes at most one FILE');
-  const loaded = readConfigFile(positionals[0], io);
+  const loaded = await readConfigFile(positionals[0], io);
   await checkHosts(loaded.config, loaded.source);
   checkTlsFiles(loaded.config, loaded.source);
   io.stdout.write(`${JSON.stringify(loaded.config, null, 2)}\n`);

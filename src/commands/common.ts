@@ -28,7 +28,7 @@ export function printUsage(io: Io, usage: string): number {
   return 0;
 }
 
-export function readConfigFile(file: string | undefined, io: Io): LoadedConfig {
+export function readConfigFile(file: string | undefined, io: Io): Promise<LoadedConfig> {
   return loadConfig(file, io.env);
 }
 

@@ -19,7 +19,7 @@ export async function explainCommand(args: string[], io: Io): Promise<number> {
   if (values.ip === undefined || values.path === undefined) throw new UsageError('explain needs --ip IP and --path PATH');
   const client = givenClient(values.ip).result;
   if (!client.ok) throw new UsageError(`--ip ${JSON.stringify(values.ip)} is not a client address the server accepts: ${client.reason}`);
-  const loaded = readConfigFile(values.config, io);
+  const loaded = await readConfigFile(values.config, io);
   const rt = await buildRuntime(loaded, createLogger('warn', io.stderr));
   try {
     const result = await explain(rt, { ip: values.ip, path: values.path, method: values.method ?? 'GET' });

@@ -20,10 +20,10 @@ export const EXIT_CANNOT_CREATE = 73;
  * configuration and environment reads. Without a configuration that is the data folder
  * (src/paths.ts), whichever folder either command is started from.
  */
-export function geoUpdateTarget(options: GeoUpdateOptions, env: NodeJS.ProcessEnv): string {
+export async function geoUpdateTarget(options: GeoUpdateOptions, env: NodeJS.ProcessEnv): Promise<string> {
   if (options.out !== undefined) return resolve(options.out);
   // The loader has already made geo.ranges absolute (against the config file's folder, or the data folder).
-  return loadConfig(options.config, env).config.geo.ranges;
+  return (await loadConfig(options.config, env)).config.geo.ranges;
 }
 
 export interface UpdateReport {
@@ -53,7 +53,7 @@ export function describeUpdate(result: UpdateGeoResult): UpdateReport {
  * folder to write into is missing, found before anything is downloaded or compiled.
  */
 export async function runGeoUpdate(options: GeoUpdateOptions, io: Io): Promise<number> {
-  const out = geoUpdateTarget(options, io.env);
+  const out = await geoUpdateTarget(options, io.env);
   let result: UpdateGeoResult;
   try {
     result = await updateGeoData({

@@ -43,7 +43,7 @@ export async function healthcheckCommand(args: string[], io: Io): Promise<number
   if (wantsHelp(args)) return printUsage(io, usage);
   const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string' }, 'admin-port': { type: 'string' } }, strict: true });
   const overrides = { port: portOption('--port', values.port), adminPort: portOption('--admin-port', values['admin-port']) };
-  const target = probeUrl(new ConfigSource(values.config, io.env, overrides).first.config);
+  const target = probeUrl((await ConfigSource.open(values.config, io.env, overrides)).first.config);
   if ('error' in target) {
     io.stderr.write(`registry-edge: healthcheck: ${target.error}\n`);
     return 1;

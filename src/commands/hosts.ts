@@ -6,10 +6,10 @@ export const usage = `  registry-edge hosts [--config FILE]
       Print every host a redirect may point at, one per line (for egress allow-lists).
 `;
 
-export function hostsCommand(args: string[], io: Io): number {
+export async function hostsCommand(args: string[], io: Io): Promise<number> {
   if (wantsHelp(args)) return printUsage(io, usage);
   const { values } = parseArgs({ args, options: { config: { type: 'string' } }, strict: true });
-  const loaded = readConfigFile(values.config, io);
+  const loaded = await readConfigFile(values.config, io);
   io.stdout.write(`${redirectHosts(buildPlan(loaded.config)).join('\n')}\n`);
   return 0;
 }

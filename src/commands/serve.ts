@@ -55,7 +55,7 @@ export function serveArgs(args: string[]): ServeArgs {
 
 /** The configuration `serve` runs, with --port and --admin-port applied at start and on every reload. */
 async function openConfig(args: ServeArgs, io: Io): Promise<ConfigSource> {
-  const source = new ConfigSource(args.file, io.env, { port: args.port, adminPort: args.adminPort });
+  const source = await ConfigSource.open(args.file, io.env, { port: args.port, adminPort: args.adminPort });
   // Before anything binds: a listener host that does not resolve is a configuration error.
   await checkHosts(source.first.config, source.first.source);
   checkTlsFiles(source.first.config, source.first.source);

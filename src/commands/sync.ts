@@ -29,7 +29,7 @@ export async function syncLikeCommand<A extends { config: string | undefined }>(
     if (error instanceof SyncUsageError) throw new UsageError(error.message);
     throw error;
   }
-  const loaded = readConfigFile(parsed.config, io);
+  const loaded = await readConfigFile(parsed.config, io);
   return run({ settings: syncSettings(loaded.config), args: parsed }, io);
 }
 

@@ -31,9 +31,13 @@ export function storedDocument(text: string, path: string = embeddedDocumentPath
 }
 
 /** The build step: parses the embedded default with PARSE (the loader's YAML reader) and stores it; returns where. */
-export function storeDocument(parse: (text: string, source: string) => unknown, from: string = embeddedConfigPath(), to: string = embeddedDocumentPath()): string {
+export async function storeDocument(
+  parse: (text: string, source: string) => Promise<unknown>,
+  from: string = embeddedConfigPath(),
+  to: string = embeddedDocumentPath(),
+): Promise<string> {
   const text = readFileSync(from, 'utf8');
-  const stored: StoredDocument = { sha256: sha256(text), document: parse(text, from) };
+  const stored: StoredDocument = { sha256: sha256(text), document: await parse(text, from) };
   mkdirSync(dirname(to), { recursive: true });
   writeFileSync(to, `${JSON.stringify(stored)}\n`);
   return to;

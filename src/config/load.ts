@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import type { LineCounter, YAMLError } from 'yaml';
 import { embeddedConfigPath } from '../paths.js';
 import { storedDocument } from './embedded.js';
 import { applyEnv } from './env.js';
@@ -52,10 +52,16 @@ function yamlProblem(error: YAMLError, lines: readonly string[], counter: LineCo
   ].join('\n');
 }
 
-/** The YAML document as plain data; throws ConfigError listing every syntax error. */
-export function parseYamlText(text: string, source: string): unknown {
+/**
+ * The YAML document as plain data; rejects with a ConfigError listing every syntax error.
+ * The `yaml` package is loaded only for text the plain reader leaves to it: parsing and
+ * starting its code was ~14 ms of every start-up (issue 20), and the embedded default and
+ * most configuration files never need it.
+ */
+export async function parseYamlText(text: string, source: string): Promise<unknown> {
   const plain = parsePlainYaml(text);
   if (plain !== NOT_PLAIN) return plain;
+  const { LineCounter, parseDocument } = await import('yaml');
   const counter = new LineCounter();
   const document = parseDocument(text, { lineCounter: counter, prettyErrors: false });
   if (document.errors.length > 0) {
@@ -74,7 +80,7 @@ export function parseYamlText(text: string, source: string): unknown {
  * Reads, merges environment overrides, validates; throws ConfigError naming every bad field.
  * No file (and no REGISTRY_EDGE_CONFIG) means the embedded registry.k8s.io default.
  */
-export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
   const named = file ?? (env.REGISTRY_EDGE_CONFIG || undefined);
   const path = named === undefined ? embeddedConfigPath() : resolve(named);
   const source = named ?? EMBEDDED_SOURCE;
@@ -84,7 +90,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
   } catch (error) {
     throw new ConfigError([`cannot read ${path}: ${(error as Error).message}`], source);
   }
-  const parsed = named === undefined ? (storedDocument(text) ?? parseYamlText(text, source)) : parseYamlText(text, source);
+  const parsed = (named === undefined ? storedDocument(text) : undefined) ?? (await parseYamlText(text, source));
   const doc = applyEnv(parsed, env);
   const config = validateConfig(doc, source, { folder: dirname(path), env });
   return { config, source, signers: loadSigners(config, source, env) };

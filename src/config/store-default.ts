@@ -2,4 +2,4 @@
 import { storeDocument } from './embedded.js';
 import { parseYamlText } from './load.js';
 
-process.stdout.write(`stored ${storeDocument(parseYamlText)}\n`);
+process.stdout.write(`stored ${await storeDocument(parseYamlText)}\n`);

@@ -139,7 +139,7 @@ export class PrimaryRole implements Role {
     const ok = reports.length > 0 && reports.every((r) => r.ok);
     if (ok) {
       try {
-        this.loaded = this.options.config.next().loaded;
+        this.loaded = (await this.options.config.next()).loaded;
       } catch {
         // The workers validated the same file a moment ago; a file changing in between is caught next time.
       }

@@ -42,19 +42,21 @@ export function changedFields(section: string, running: object, wanted: object):
  * those the file changed.
  */
 export class ConfigSource {
-  readonly first: LoadedConfig;
-
-  constructor(
+  private constructor(
     private readonly file: string | undefined,
     private readonly env: NodeJS.ProcessEnv,
-    private readonly overrides: Overrides = {},
-  ) {
-    this.first = this.read();
+    private readonly overrides: Overrides,
+    readonly first: LoadedConfig,
+  ) {}
+
+  /** Reads the configuration a first time; a ConfigError names what is wrong with it. */
+  static async open(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Overrides = {}): Promise<ConfigSource> {
+    return new ConfigSource(file, env, overrides, await readWith(file, env, overrides));
   }
 
   /** The configuration a reload would run now, and the settings only a restart can change. */
-  next(): { loaded: LoadedConfig; restartNeeded: string[] } {
-    const loaded = this.read();
+  async next(): Promise<{ loaded: LoadedConfig; restartNeeded: string[] }> {
+    const loaded = await readWith(this.file, this.env, this.overrides);
     const { listen, admin } = this.first.config;
     const restartNeeded = [...changedFields('listen', listen, loaded.config.listen), ...changedFields('admin', admin, loaded.config.admin)];
     // The runtime describes what is in effect, and the listeners keep their start-up settings.
@@ -62,13 +64,13 @@ export class ConfigSource {
     loaded.config.admin = admin;
     return { loaded, restartNeeded };
   }
+}
 
-  private read(): LoadedConfig {
-    const loaded = loadConfig(this.file, this.env);
-    if (this.overrides.port !== undefined) loaded.config.listen.port = this.overrides.port;
-    if (this.overrides.adminPort !== undefined) loaded.config.admin.port = this.overrides.adminPort;
-    return loaded;
-  }
+async function readWith(file: string | undefined, env: NodeJS.ProcessEnv, overrides: Overrides): Promise<LoadedConfig> {
+  const loaded = await loadConfig(file, env);
+  if (overrides.port !== undefined) loaded.config.listen.port = overrides.port;
+  if (overrides.adminPort !== undefined) loaded.config.admin.port = overrides.adminPort;
+  return loaded;
 }
 
 /** What the Reloader needs to know of a runtime generation. */
@@ -144,7 +146,7 @@ export class Reloader<G extends Generation> {
     let next: G;
     let restartNeeded: string[];
     try {
-      const wanted = this.options.config.next();
+      const wanted = await this.options.config.next();
       restartNeeded = wanted.restartNeeded;
       next = await this.options.build(wanted.loaded, holder.current);
     } catch (error) {

@@ -133,8 +133,8 @@ describe('loadConfig', () => {
   const dir = scratch('edge-config-');
   afterAll(() => dir.cleanup());
 
-  it('without a file runs the embedded registry.k8s.io default', () => {
-    const { config, source } = loadConfig(undefined, {});
+  it('without a file runs the embedded registry.k8s.io default', async () => {
+    const { config, source } = await loadConfig(undefined, {});
     expect(source).toMatch(/embedded default/);
     expect(config.origin).toMatchObject({ url: 'https://us-central1-docker.pkg.dev', path: 'k8s-artifacts-prod/images' });
     expect(config.info_url).toBe('https://github.com/kubernetes/registry.k8s.io');
@@ -149,16 +149,16 @@ describe('loadConfig', () => {
     expect(config.buckets.filter((b) => b.provider === 'aws')).toHaveLength(32);
   });
 
-  it('reads REGISTRY_EDGE_CONFIG', () => {
+  it('reads REGISTRY_EDGE_CONFIG', async () => {
     const file = dir.file('env.yaml', 'origin: { url: "http://127.0.0.1:5000" }\n');
-    expect(loadConfig(undefined, { REGISTRY_EDGE_CONFIG: file }).config.origin.url).toBe('http://127.0.0.1:5000');
+    expect((await loadConfig(undefined, { REGISTRY_EDGE_CONFIG: file })).config.origin.url).toBe('http://127.0.0.1:5000');
   });
 
-  it('refuses a missing file, invalid YAML and invalid content with the file named', () => {
-    expect(() => loadConfig(join(dir.path, 'missing.yaml'), {})).toThrow(/cannot read/);
+  it('refuses a missing file, invalid YAML and invalid content with the file named', async () => {
+    await expect(loadConfig(join(dir.path, 'missing.yaml'), {})).rejects.toThrow(/cannot read/);
     const bad = dir.file('bad.yaml', 'origin: [unclosed\n');
-    expect(() => loadConfig(bad, {})).toThrow(/bad\.yaml.*not valid YAML/s);
+    await expect(loadConfig(bad, {})).rejects.toThrow(/bad\.yaml.*not valid YAML/s);
     const wrong = dir.file('wrong.yaml', 'origin: { url: nope }\n');
-    expect(() => loadConfig(wrong, {})).toThrow(/origin\.url/);
+    await expect(loadConfig(wrong, {})).rejects.toThrow(/origin\.url/);
   });
 });

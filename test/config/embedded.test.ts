@@ -11,17 +11,17 @@ describe('the embedded default parsed at build time', () => {
   afterAll(() => dir.cleanup());
   const text = readFileSync(embeddedConfigPath(), 'utf8');
 
-  it('is the document the YAML parses to, and is used only for that very text', () => {
-    const stored = storeDocument(parseYamlText, embeddedConfigPath(), join(dir.path, 'default.json'));
-    expect(storedDocument(text, stored)).toEqual(parseYamlText(text, 'embedded'));
+  it('is the document the YAML parses to, and is used only for that very text', async () => {
+    const stored = await storeDocument(parseYamlText, embeddedConfigPath(), join(dir.path, 'default.json'));
+    expect(storedDocument(text, stored)).toEqual(await parseYamlText(text, 'embedded'));
     expect(storedDocument(`${text}\n# edited\n`, stored)).toBeUndefined();
     expect(storedDocument(text, join(dir.path, 'absent.json'))).toBeUndefined();
     writeFileSync(join(dir.path, 'broken.json'), '{');
     expect(storedDocument(text, join(dir.path, 'broken.json'))).toBeUndefined();
   });
 
-  it('loads to the configuration the YAML validates to (through the build copy when there is one)', () => {
-    const fromYaml = validateConfig(parseYamlText(text, EMBEDDED_SOURCE), EMBEDDED_SOURCE, { folder: dirname(embeddedConfigPath()), env: {} });
-    expect(loadConfig(undefined, {}).config).toEqual(fromYaml);
+  it('loads to the configuration the YAML validates to (through the build copy when there is one)', async () => {
+    const fromYaml = validateConfig(await parseYamlText(text, EMBEDDED_SOURCE), EMBEDDED_SOURCE, { folder: dirname(embeddedConfigPath()), env: {} });
+    expect((await loadConfig(undefined, {})).config).toEqual(fromYaml);
   });
 });

@@ -75,7 +75,7 @@ describe('deploy/ manifests', () => {
     const configMap = await manifest('deploy/kubernetes/configmap.yaml');
     const file = join(scratch, 'config.yaml');
     await writeFile(file, configMap.data['config.yaml'] as string);
-    const { config } = loadConfig(file, {});
+    const { config } = await loadConfig(file, {});
     // The kubelet probes the admin listener from outside the pod.
     expect(config.admin.host).toBe('0.0.0.0');
     expect(config.listen.host).toBe('0.0.0.0');

@@ -185,7 +185,7 @@ describe('Reloader', () => {
     const holder = new RuntimeHolder(first);
     const closed: Runtime[] = [];
     const reloader = new Reloader({
-      config: new ConfigSource(file, {}),
+      config: await ConfigSource.open(file, {}),
       holder,
       logger,
       build: (loaded) => buildRuntime(loaded, logger),

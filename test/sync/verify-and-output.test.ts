@@ -96,7 +96,7 @@ describe('command lines and the config file', () => {
       '  - { name: local, url: "http://127.0.0.1:9", store: { type: dir, path: store } }',
       'sync: { repositories: [library/app], origin_rps: 0, retries: 0 }',
     ].join('\n'));
-    const settings = syncSettings(loadConfig(file, {}).config);
+    const settings = syncSettings((await loadConfig(file, {})).config);
     expect(settings.buckets[0]?.store).toEqual({ type: 'dir', path: join(context.temp.dir, 'store') });
     expect(settings.blobs.inventory).toBe(join(context.temp.dir, 'inv.json'));
     expect(settings.origin).toEqual({ url: context.origin.url, path: '' });
