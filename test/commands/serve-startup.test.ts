@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../support/cli.js';
+
+/** `./x.js` specifiers of one chunk: static imports and re-exports, or dynamic imports. */
+function specifiers(text: string, kind: 'static' | 'dynamic'): string[] {
+  const pattern = kind === 'static' ? /^(?:import|export)\b[^;]*?from\s*"(\.\/[^"]+)"|^import\s*"(\.\/[^"]+)"/gm : /\bimport\("(\.\/[^"]+)"\)/g;
+  return [...text.matchAll(pattern)].map((match) => (match[1] ?? match[2]) as string);
+}
+
+/**
+ * The bundle chunks `serve` has loaded by its first answer: what cli.js imports, the dispatch to
+ * serve, and everything those import statically. A dynamic import loads only when it runs.
+ */
+function serveChunks(): Map<string, string> {
+  const folder = dirname(CLI);
+  const read = (file: string): string => readFileSync(join(folder, file), 'utf8');
+  const cli = readFileSync(CLI, 'utf8');
+  const main = specifiers(cli, 'dynamic').find((file) => file.startsWith('./main-'));
+  if (main === undefined) throw new Error(`${CLI}: no dynamic import of the main chunk`);
+  const serve = /\bserve:\s*async[^\n]*?import\("(\.\/[^"]+)"\)/.exec(read(main))?.[1];
+  if (serve === undefined) throw new Error(`${main}: no dynamic import for the serve command`);
+  const loaded = new Map<string, string>();
+  const queue = [...specifiers(cli, 'dynamic'), serve];
+  for (let file = queue.pop(); file !== undefined; file = queue.pop()) {
+    if (loaded.has(file)) continue;
+    const text = read(file);
+    loaded.set(file, text);
+    queue.push(...specifiers(text, 'static'));
+  }
+  return loaded;
+}
+
+describe('what serve loads before its first answer (the bundle)', () => {
+  it('leaves out the yaml package: the embedded default is parsed at build time, and plain files need no package', () => {
+    const chunks = serveChunks();
+    const holding = (pkg: string) => [...chunks].filter(([, text]) => text.includes(`node_modules/${pkg}/`)).map(([file]) => file);
+    // The walk reaches the code that answers: a walk that stopped early would prove nothing.
+    expect(holding('hono')).not.toEqual([]);
+    expect(holding('yaml')).toEqual([]);
+  });
+});
