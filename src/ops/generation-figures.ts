@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from './prom-client.js';
 import type { ExistenceChecker, HealthState, TransitionHook } from '../blobs/types.js';
 import type { Config } from '../config/types.js';
 import type { CacheFigures, NamedCacheFigures } from '../cache-figures.js';

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from './prom-client.js';
 import { PREFIX, scrapedCounter } from './generation-figures.js';
 
 // Metrics defined outside EdgeMetrics: those of the process that runs a refresh or the admin

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from './prom-client.js';
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
 import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, getOrCreate, HistogramCell, METHOD_LABELS, methodSlot, register, TallyCounter, TallyHistogram } from './tally.js';

@@ -1,4 +1,4 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom-client.js';
 import type { OriginTable } from '../routing/origin-table.js';
 import { PREFIX } from './generation-figures.js';
 import { CounterCell, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';

@@ -4,7 +4,7 @@
  * and the seconds left until the served certificate's notAfter (alert well before zero).
  * Handshakes cost a millisecond of CPU each, so prom-client's own counters are cheap enough.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../ops/prom-client.js';
 import type { TLSSocket } from 'node:tls';
 import type { CertificateSummary } from './tls.js';
 

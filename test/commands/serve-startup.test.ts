@@ -40,4 +40,13 @@ describe('what serve loads before its first answer (the bundle)', () => {
     expect(holding('hono')).not.toEqual([]);
     expect(holding('yaml')).toEqual([]);
   });
+
+  it("takes prom-client's metric classes without the parts of its index registry-edge never uses", () => {
+    const chunks = serveChunks();
+    const holdingFile = (path: string) => [...chunks].filter(([, text]) => text.includes(`node_modules/${path}`)).map(([file]) => file);
+    expect(holdingFile('prom-client/lib/counter.js')).not.toEqual([]);
+    expect(holdingFile('prom-client/lib/summary.js')).toEqual([]);
+    expect(holdingFile('prom-client/lib/pushgateway.js')).toEqual([]);
+    expect(holdingFile('tdigest/')).toEqual([]);
+  });
 });
