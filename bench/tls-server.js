@@ -2,14 +2,17 @@
 // The server side of bench/tls.js's comparison rows: a warm blob redirect answered plain or over
 // TLS by one of three stacks, so the report can set registry-edge's TLS cost beside node's own:
 //   --stack node     node:http / node:https with a fixed 307 (the floor: what node pays for TLS);
+//   --stack node-h2  the same 307 over TLS from node:http2's createSecureServer({ allowHTTP1 }),
+//                    the server kind the TLS door uses, to HTTP/1.1 clients (plain: node:http);
 //   --stack hono     a bare hono app through @hono/node-server over node:http / node:https;
 //   --stack factory  the same hono app plain, and over TLS through registry-edge's TLS listener
 //                    factory (dist/src/server/tls-server.js: HTTP/2 with HTTP/1.1 allowed).
 // Every stack answers the same headers registry-edge does (X-Request-Id, Location,
 // Content-Length: 0; node adds Date, Connection and Keep-Alive), keep-alive 60 s.
-// Usage: node bench/tls-server.js --mode plain|tls [--stack node|hono|factory] [--cert F --key F] [--port N]
+// Usage: node bench/tls-server.js --mode plain|tls [--stack node|node-h2|hono|factory] [--cert F --key F] [--port N]
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { createAdaptorServer } from '@hono/node-server';
@@ -43,10 +46,19 @@ const fixedRedirect = (/** @type {import('node:http').IncomingMessage} */ req, /
 
 const tlsFiles = () => ({ cert: readFileSync(flag('--cert', '')), key: readFileSync(flag('--key', '')) });
 
+/** node's own server for the floor rows, no framework. @returns {import('node:http').Server} */
+function bareNodeServer() {
+  if (mode !== 'tls') return createHttpServer(fixedRedirect);
+  if (stack === 'node') return createHttpsServer(tlsFiles(), fixedRedirect);
+  // allowHTTP1 hands an HTTP/1.1 connection to node:http's own connection handling.
+  const server = createSecureServer({ ...tlsFiles(), allowHTTP1: true }, /** @type {never} */ (fixedRedirect));
+  return /** @type {import('node:http').Server} */ (/** @type {unknown} */ (server));
+}
+
 /** @returns {Promise<{ port: number, stop: () => Promise<void> }>} */
 async function startNodeServer() {
-  const server = stack === 'node'
-    ? (mode === 'tls' ? createHttpsServer(tlsFiles(), fixedRedirect) : createHttpServer(fixedRedirect))
+  const server = stack === 'node' || stack === 'node-h2'
+    ? bareNodeServer()
     : /** @type {import('node:http').Server} */ (createAdaptorServer({ fetch: app.fetch, ...(mode === 'tls' ? { createServer: createHttpsServer, serverOptions: tlsFiles() } : {}) }));
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(undefined)));
@@ -54,7 +66,7 @@ async function startNodeServer() {
   return {
     port: typeof address === 'object' && address ? address.port : port,
     stop: () => new Promise((resolve) => {
-      server.closeAllConnections();
+      server.closeAllConnections?.();
       server.close(() => resolve(undefined));
     }),
   };

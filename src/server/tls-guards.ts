@@ -2,8 +2,11 @@
  * The checks the TLS door makes before a request reaches the app: every failed handshake is
  * counted by reason and cut, a client certificate client_ca did not issue is refused, and an
  * HTTP/2 header list over the limit gets 431 (node announces SETTINGS_MAX_HEADER_LIST_SIZE but
- * does not enforce it; HTTP/1.1 has node's 16 KiB header limit).
+ * does not enforce it; HTTP/1.1 has node's 16 KiB header limit), and a connection that sends no
+ * request in time is cut and counted, HTTP/2 sessions included.
  */
+import type { Http2Session } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from '../log.js';
@@ -63,5 +66,55 @@ export function guardHeaderList(fetch: FetchCallback, maxBytes: number): FetchCa
       return new Response(TOO_LARGE_BODY, { status: 431, headers: { 'content-type': 'application/json; charset=utf-8' } });
     }
     return fetch(request, env);
+  };
+}
+
+/** The two timeouts an HTTP/2 session is held to, in milliseconds. */
+export interface SessionTimeouts {
+  /** Until the first request: the preface and the first stream's headers. */
+  headersTimeoutMs: number;
+  /** Idle time between requests once one came; 0: none (as HTTP/1.1 keep-alive). */
+  keepAliveTimeoutMs: number;
+}
+
+/** An HTTP/2 session idle for `idleMs` is destroyed, as node's server timeout would. */
+function closeWhenIdle(session: Http2Session, idleMs: number): void {
+  if (idleMs <= 0) return;
+  session.setTimeout(idleMs, () => {
+    if (!session.destroyed && !session.closed) session.destroy();
+  });
+}
+
+/**
+ * Holds an HTTP/2 session to what node holds an HTTP/1.1 connection to: the header timeout
+ * until its first request, then the keep-alive timeout as its idle timeout. Node's HTTP/2
+ * server has no first-request deadline, so a client that finished the handshake and then sent
+ * nothing, or only its preface, kept a connection slot until the idle timeout (forever with
+ * keep_alive_timeout_ms: 0). One timer per session, none per request.
+ */
+export function boundSession(session: Http2Session, timeouts: SessionTimeouts, metrics?: TlsMetrics): void {
+  let prefaceSeen = false;
+  // The client preface ends with its SETTINGS frame.
+  session.once('remoteSettings', () => void (prefaceSeen = true));
+  const deadline = setTimeout(() => {
+    metrics?.timedOut('h2', prefaceSeen ? 'no_request' : 'no_preface');
+    session.destroy();
+  }, timeouts.headersTimeoutMs);
+  deadline.unref();
+  session.once('close', () => clearTimeout(deadline));
+  session.once('stream', () => {
+    clearTimeout(deadline);
+    closeWhenIdle(session, timeouts.keepAliveTimeoutMs);
+  });
+}
+
+export type ClientErrorHandler = (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => void;
+
+/** Counts the HTTP/1.1 requests node's header or request timeout cut, then lets `handler` answer. */
+export function countRequestTimeouts(handler: ClientErrorHandler, metrics: TlsMetrics | undefined): ClientErrorHandler {
+  if (metrics === undefined) return handler;
+  return (error, socket) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.timedOut('http/1.1', 'request_timeout');
+    handler(error, socket);
   };
 }

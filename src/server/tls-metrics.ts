@@ -1,6 +1,7 @@
 /**
  * What the TLS door exports: handshakes by negotiated protocol and TLS version, failed
- * handshakes by reason, connections refused by `listen.max_connections`, certificate reloads,
+ * handshakes by reason, connections refused by `listen.max_connections`, connections cut after
+ * the handshake because no request came in time, certificate reloads,
  * and the seconds left until the served certificate's notAfter (alert well before zero).
  * Handshakes cost a millisecond of CPU each, so prom-client's own counters are cheap enough.
  */
@@ -56,6 +57,19 @@ export function handshakeFailureReason(error: { code?: unknown }): HandshakeFail
   return REASON_BY_CODE[code] ?? (code.startsWith('ERR_SSL_') ? 'malformed' : 'other');
 }
 
+/**
+ * Why a connection was cut after its handshake: an HTTP/2 client that never sent its preface,
+ * or sent it and opened no stream, within the header timeout; an HTTP/1.1 request whose headers
+ * (or whole request) did not arrive within the header (request) timeout.
+ */
+export const TIMEOUT_REASONS = [
+  ['h2', 'no_preface'],
+  ['h2', 'no_request'],
+  ['http/1.1', 'request_timeout'],
+] as const;
+export type TimeoutReason = (typeof TIMEOUT_REASONS)[number][1];
+export type TimedOutProtocol = (typeof TIMEOUT_REASONS)[number][0];
+
 /** `h2`, `http/1.1`, or `none` for a client that offered no ALPN (served HTTP/1.1). */
 export function negotiatedProtocol(alpn: string | false | null | undefined): 'h2' | 'http/1.1' | 'none' {
   return alpn === 'h2' || alpn === 'http/1.1' ? alpn : 'none';
@@ -72,6 +86,7 @@ export class TlsMetrics {
   private readonly handshakes: Counter<'protocol' | 'version'>;
   private readonly failures: Counter<'reason'>;
   private readonly drops: Counter;
+  private readonly timeouts: Counter<'protocol' | 'reason'>;
   private readonly reloads: Counter<'result'>;
 
   constructor(options: TlsMetricsOptions) {
@@ -96,6 +111,13 @@ export class TlsMetrics {
       help: 'Connections closed on accept because listen.max_connections sockets were open.',
       registers,
     });
+    this.timeouts = new Counter({
+      name: `${PREFIX}connections_timed_out_total`,
+      help: 'Connections cut after the TLS handshake because no request arrived in time (listen.headers_timeout_ms, request_timeout_ms), by protocol and reason (no_preface, no_request: HTTP/2; request_timeout: HTTP/1.1).',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    });
+    for (const [protocol, reason] of TIMEOUT_REASONS) this.timeouts.inc({ protocol, reason }, 0);
     this.reloads = new Counter({
       name: `${PREFIX}certificate_reloads_total`,
       help: 'Certificate reloads that changed the served pair (success) or were refused, the old pair serving on (failure).',
@@ -126,6 +148,10 @@ export class TlsMetrics {
 
   dropped(): void {
     this.drops.inc();
+  }
+
+  timedOut(protocol: TimedOutProtocol, reason: TimeoutReason): void {
+    this.timeouts.inc({ protocol, reason });
   }
 
   reloaded(result: 'success' | 'failure'): void {

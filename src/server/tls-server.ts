@@ -4,20 +4,20 @@
  * @hono/node-server's `createServer` option so the hono app answers both protocols.
  *
  * The plain listener's protections hold here too: a handshake timeout, the header and request
- * timeouts for HTTP/1.1, an idle timeout for HTTP/2 sessions, `max_connections`, and HTTP/2
+ * timeouts for HTTP/1.1 and the first request of an HTTP/2 session, an idle timeout for HTTP/2
+ * sessions after it, `max_connections`, and HTTP/2
  * stream and header-list limits. Bytes that are not TLS, and handshakes that never finish, are
  * cut and counted; none of it can throw out of an event handler.
  */
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session, type SecureServerOptions } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Duplex } from 'node:stream';
 import type { TlsOptions, TLSSocket } from 'node:tls';
 import { createAdaptorServer } from '@hono/node-server';
 import type { Logger } from '../log.js';
 import { listenPublic, type DrainableServer, type RunningPublicServer } from './listen.js';
 import type { TlsContextHolder } from './tls-context.js';
-import { guardHandshakes, guardHeaderList, type FetchCallback } from './tls-guards.js';
+import { boundSession, countRequestTimeouts, guardHandshakes, guardHeaderList, type ClientErrorHandler, type FetchCallback } from './tls-guards.js';
 
 export type { FetchCallback };
 import type { TlsMetrics } from './tls-metrics.js';
@@ -26,11 +26,11 @@ import type { TlsMaterial } from './tls.js';
 
 export interface TlsServerLimits {
   handshakeTimeoutMs: number;
-  /** HTTP/1.1: time to receive the request headers. */
+  /** Time to receive the request headers (HTTP/1.1), or an HTTP/2 session's preface and first request. */
   headersTimeoutMs: number;
   /** HTTP/1.1: time to receive the whole request. */
   requestTimeoutMs: number;
-  /** HTTP/1.1 keep-alive, and the idle time after which an HTTP/2 session is closed. */
+  /** HTTP/1.1 keep-alive, and the idle time after which an HTTP/2 session that made a request is closed. */
   keepAliveTimeoutMs: number;
   /** Open sockets on the port; 0 = unbounded. */
   maxConnections: number;
@@ -86,7 +86,7 @@ export interface TlsServerParts {
    * HTTP/1.1 requests node's parser refused (the plain listener answers them with an OCI
    * error); default: close the socket. TLS failures never reach it.
    */
-  onClientError?: (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => void;
+  onClientError?: ClientErrorHandler;
 }
 
 /** setDraining asks every client to go elsewhere: `Connection: close` on HTTP/1.1, GOAWAY on HTTP/2. */
@@ -137,14 +137,6 @@ function applyTimeouts(server: SecureServer, limits: TlsServerLimits): void {
   if (limits.maxConnections > 0) server.maxConnections = limits.maxConnections;
 }
 
-/** An HTTP/2 session idle for the keep-alive timeout is destroyed, as node's server timeout would. */
-function closeWhenIdle(session: Http2Session, idleMs: number): void {
-  if (idleMs <= 0) return;
-  session.setTimeout(idleMs, () => {
-    if (!session.destroyed && !session.closed) session.destroy();
-  });
-}
-
 function buildServer({ holder, limits, ...parts }: TlsServerParts): SecureServer {
   const fetch = guardHeaderList(parts.fetch, limits.http2.maxHeaderListBytes);
   if (limits.http2.enabled) {
@@ -171,13 +163,13 @@ export function createTlsPublicServer(parts: TlsServerParts): TlsPublicServer {
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    closeWhenIdle(session, limits.keepAliveTimeoutMs);
+    boundSession(session, limits, parts.metrics);
     if (draining) session.close();
   });
   server.on('sessionError', (error: Error) => parts.logger?.debug({ err: error }, 'http2 session error'));
   server.on('drop', () => parts.metrics?.dropped());
-  const onClientError = parts.onClientError ?? ((_error, socket) => void socket.destroy());
-  server.on('clientError', onClientError);
+  const onClientError: ClientErrorHandler = parts.onClientError ?? ((_error, socket) => void socket.destroy());
+  server.on('clientError', countRequestTimeouts(onClientError, parts.metrics));
 
   return {
     server,

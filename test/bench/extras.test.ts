@@ -123,6 +123,16 @@ describe('the pure parts', () => {
     expect(check).toMatchObject({ measured: '1.30x (node:https ÷ node:http, bare 307: 1.42x)', pass: false });
   });
 
+  it('says how low the ratio can go with node\'s TLS cost alone when the rows carry CPU figures', async () => {
+    const { extraChecks, reachableTlsRatio } = await load<ExtrasModule & { reachableTlsRatio: (stacks: unknown[]) => number | null }>('bench/lib/report-extras.js');
+    const measured = results(1, 1, 20_000, 1.4);
+    const stacks = [{ stack: 'edge', ratio: 1.4, plainCpu: 40, extraUs: 16 }, { stack: 'node', ratio: 1.5, plainCpu: 24, extraUs: 12 }];
+    const check = extraChecks({ ...measured, tls: { ...measured.tls, stacks } }, '').find((row) => row.label.startsWith('TLS'));
+    expect(check).toMatchObject({ measured: "1.40x (with node's TLS cost alone: 1.30x; node:https ÷ node:http, bare 307: 1.50x)", pass: false });
+    expect(reachableTlsRatio([{ stack: 'node', plainCpu: 24, extraUs: 12 }])).toBeNull();
+    expect(reachableTlsRatio([{ stack: 'edge', plainCpu: null, extraUs: 16 }, { stack: 'node', plainCpu: 24, extraUs: 12 }])).toBeNull();
+  });
+
   it('leaves out what was not measured, and prints the tables of what was', async () => {
     const { extraChecks, extraLines } = await load<ExtrasModule>('bench/lib/report-extras.js');
     const partial = { ...results(1, 1, 20_000, null), scenarios: [] };

@@ -39,6 +39,35 @@ describe('the floor rows', () => {
     const lines = tlsTables({ h1: samples([40], [56]), h2: undefined, handshakes: {}, cpuRatio: 1.4, plainCpu: 40, tlsCpu: 56, connections: 20, stacks, beyondFloorUs: 10 });
     expect(lines).toContain("| node:http / node:https, fixed 307 (node's floor) | 20.0 | 26.0 | 6.0 | 1.30 | 1000 | 750 |");
     expect(lines).toContain("TLS adds 16.0 µs/req to registry-edge serve (log warn) and 6.0 µs/req to node's bare 307: 10.0 µs/req beyond node's floor.");
+    // 40 µs plain + node's 6 µs of TLS: 1.15x is as low as that server can go on node.
+    expect(lines).toContain("With node's TLS cost and nothing of ours, registry-edge serve (log warn) would be at 1.15x plain: the lowest ratio it can reach on node (target ≤ 1.25x).");
     expect(tlsTables({ h1: samples([40], [56]), h2: undefined, handshakes: {}, cpuRatio: 1.4, plainCpu: 40, tlsCpu: 56, connections: 20 }).join('\n')).not.toContain("node's floor");
+  });
+});
+
+describe('tls-callgrind: the part of node a function belongs to', () => {
+  type CostsModule = { categoryOf: (entry: string) => string; CATEGORIES: string[] };
+  // @ts-expect-error bench/ is plain JavaScript without declarations
+  const load = async (): Promise<CostsModule> => (await import('../../bench/lib/callgrind-costs.js')) as CostsModule;
+
+  it.each([
+    ['???:tls13_enc [/usr/bin/node]', 'OpenSSL'],
+    ['???:OSSL_PARAM_locate [/usr/bin/node]', 'OpenSSL'],
+    ['./malloc/./malloc/malloc.c:_int_free [/usr/lib/x86_64-linux-gnu/libc.so.6]', 'libc (malloc, free, memcpy, strcmp)'],
+    ['???:operator new(unsigned long) [/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30]', 'libc (malloc, free, memcpy, strcmp)'],
+    ['???:node::crypto::TLSWrap::ClearOut() [/usr/bin/node]', 'node C++: TLS and stream wraps'],
+    ['???:node::StreamBase::WriteString(v8::FunctionCallbackInfo<v8::Value> const&) [/usr/bin/node]', 'node C++: TLS and stream wraps'],
+    ['???:node::InternalCallbackScope::Close() [/usr/bin/node]', 'node C++: other (callbacks, async hooks, http parser)'],
+    ['???:v8::HandleScope::HandleScope(v8::Isolate*) [/usr/bin/node]', 'V8 C++: runtime and API'],
+    ['???:Builtins_LoadIC [/usr/bin/node]', 'V8 builtins'],
+    ['???:0x000000000d08cdc0 [???]', 'JavaScript (JIT code)'],
+    ['???:v8::internal::ScavengerCollector::CollectGarbage() [/usr/bin/node]', 'V8 GC and compiler'],
+    ['???:llhttp__internal_execute [/usr/bin/node]', 'llhttp, libuv, other libraries'],
+    ['/home/iojs/build/ws/out/../deps/uv/src/unix/stream.c:uv__read [/usr/bin/node]', 'llhttp, libuv, other libraries'],
+    ['???:_dl_runtime_resolve_xsavec [/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2]', 'llhttp, libuv, other libraries'],
+  ])('%s -> %s', async (entry, category) => {
+    const { categoryOf, CATEGORIES } = await load();
+    expect(CATEGORIES).toContain(category);
+    expect(categoryOf(entry)).toBe(category);
   });
 });

@@ -88,6 +88,25 @@ describe('slow and idle clients', () => {
     expect(idle).toBeLessThan(KEEP_ALIVE_TIMEOUT_MS + 1000 + 2500);
   });
 
+  // The plain port speaks no h2c: an HTTP/2 client preface is a malformed HTTP/1.1 request.
+  it('answers an HTTP/2 prior-knowledge preface (h2c) with 400 and closes at once', async () => {
+    const socket = await open(setup.edge.port);
+    const received = collect(socket);
+    socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00');
+    expect(await closedWithin(socket, HEADERS_TIMEOUT_MS - 100)).toBe(true);
+    expect(parseResponses(Buffer.from(received.text(), 'latin1')).map((r) => r.status)).toEqual([400]);
+  });
+
+  it('cuts half an HTTP/2 preface that goes silent after the header timeout, with 408', async () => {
+    const socket = await open(setup.edge.port);
+    const received = collect(socket);
+    const started = performance.now();
+    socket.write('PRI * HTTP/2.0\r\n\r\n');
+    expect(await closedWithin(socket, 5000)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(HEADERS_TIMEOUT_MS - 50);
+    expect(parseResponses(Buffer.from(received.text(), 'latin1')).map((r) => r.status)).toEqual([408]);
+  });
+
   it('keeps a keep-alive connection that stays busy within the timeout', async () => {
     const socket = await open(setup.edge.port);
     const received = collect(socket);

@@ -126,15 +126,7 @@ describe('slow clients', () => {
     await closed;
     expect(Date.now() - idleFrom).toBeLessThan(3000);
   });
-
-  it('an idle HTTP/2 session is closed after the keep-alive timeout', async () => {
-    const session = http2Connect(door.url, { ca: caPem });
-    const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
-    session.on('error', () => undefined);
-    await new Promise<void>((resolve) => session.once('connect', () => resolve()));
-    await closed;
-    expect(session.destroyed).toBe(true);
-  });
+  // HTTP/2 sessions with no request, or idle after one: tls-session-timeouts.test.ts.
 });
 
 describe('limits', () => {
