@@ -12,12 +12,12 @@ export interface LineTarget {
 
 /** How long a buffered log line may wait before it is written. */
 const FLUSH_INTERVAL_MS = 100;
-/** One system call per this many characters of lines (about 250 request lines). */
+/** One system call per this many bytes of lines (about 200 request lines). */
 const SINGLE_PROCESS_CHUNK = 64 * 1024;
 /** Under PIPE_BUF, so the lines of workers sharing one stdout pipe never interleave mid-line. */
 const WORKER_CHUNK = 4000;
 /** What may wait for a stalled log reader before lines are dropped: a bounded 16 MB or so. */
-const MAX_PENDING_CHARS = 16 * 1024 * 1024;
+const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
 /**
  * JSON lines on stdout, batched and written asynchronously by a LineSink, so logging stays off
@@ -27,8 +27,8 @@ const MAX_PENDING_CHARS = 16 * 1024 * 1024;
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const dest = destination ?? new LineSink({
     fd: 1,
-    chunkChars: cluster.isWorker ? WORKER_CHUNK : SINGLE_PROCESS_CHUNK,
-    maxPendingChars: MAX_PENDING_CHARS,
+    chunkBytes: cluster.isWorker ? WORKER_CHUNK : SINGLE_PROCESS_CHUNK,
+    maxPendingBytes: MAX_PENDING_BYTES,
     flushIntervalMs: FLUSH_INTERVAL_MS,
   });
   return pino({ level, base: { pid: process.pid }, formatters: { level: (label) => ({ level: label }) } }, dest);

@@ -25,7 +25,7 @@ if (answersAt < 0) throw new Error('--answers FILE is required');
 const spec = JSON.parse(readFileSync(process.argv[answersAt + 1] ?? '', 'utf8'));
 
 // The sink registry-edge's logger writes through, with the options src/log.ts gives it.
-const sink = new LineSink({ fd: 1, chunkChars: 64 * 1024, maxPendingChars: 16 * 1024 * 1024, flushIntervalMs: 100 });
+const sink = new LineSink({ fd: 1, chunkBytes: 64 * 1024, maxPendingBytes: 16 * 1024 * 1024, flushIntervalMs: 100 });
 const head = `{"level":"info","time":`;
 const pidPart = `,"pid":${process.pid},"request_id":"`;
 

@@ -17,7 +17,7 @@ function fileSink(options: Partial<LineSinkOptions> = {}): { sink: LineSink; rea
   dirs.push(dir);
   const path = join(dir, 'out.log');
   const fd = openSync(path, 'w');
-  const sink = new LineSink({ fd, chunkChars: 100, maxPendingChars: 10_000, flushIntervalMs: 5, ...options });
+  const sink = new LineSink({ fd, chunkBytes: 100, maxPendingBytes: 10_000, flushIntervalMs: 5, ...options });
   return { sink, read: () => readFileSync(path, 'utf8'), close: () => { sink.close(); closeSync(fd); } };
 }
 
@@ -25,7 +25,7 @@ const settle = (ms = 60) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('LineSink', () => {
   it('writes every line whole and in order, through several chunks and the interval flush', async () => {
-    const { sink, read, close } = fileSink({ maxPendingChars: 100_000 });
+    const { sink, read, close } = fileSink({ maxPendingBytes: 100_000 });
     const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat(i % 37)}"}\n`);
     for (const line of lines) expect(sink.write(line)).toBe(true);
     await settle();
@@ -34,8 +34,17 @@ describe('LineSink', () => {
     close();
   });
 
+  it('writes lines of any characters byte for byte, chunks counted in bytes', async () => {
+    const { sink, read, close } = fileSink({ chunkBytes: 64, maxPendingBytes: 100_000 });
+    const lines = Array.from({ length: 200 }, (_, i) => `{"n":${i},"agent":"${'é☃𝄞'.repeat(i % 7)}"}\n`);
+    for (const line of lines) expect(sink.write(line)).toBe(true);
+    await settle();
+    expect(read()).toBe(lines.join(''));
+    close();
+  });
+
   it('keeps a line longer than a chunk in one piece', async () => {
-    const { sink, read, close } = fileSink({ chunkChars: 10 });
+    const { sink, read, close } = fileSink({ chunkBytes: 10 });
     sink.write('short\n');
     sink.write(`${'y'.repeat(50)}\n`);
     sink.write('after\n');
@@ -45,7 +54,7 @@ describe('LineSink', () => {
   });
 
   it('flushSync writes what is pending before an exit, even below a chunk', () => {
-    const { sink, read, close } = fileSink({ chunkChars: 1_000_000, flushIntervalMs: 60_000 });
+    const { sink, read, close } = fileSink({ chunkBytes: 1_000_000, flushIntervalMs: 60_000 });
     sink.write('{"msg":"last words"}\n');
     expect(read()).toBe('');
     sink.flushSync();
@@ -54,7 +63,7 @@ describe('LineSink', () => {
   });
 
   it('drops and counts lines past the pending bound instead of queueing them', () => {
-    const { sink, read, close } = fileSink({ chunkChars: 1_000_000, maxPendingChars: 30, flushIntervalMs: 60_000 });
+    const { sink, read, close } = fileSink({ chunkBytes: 1_000_000, maxPendingBytes: 30, flushIntervalMs: 60_000 });
     expect(sink.write('0123456789\n')).toBe(true);
     expect(sink.write('0123456789\n')).toBe(true);
     expect(sink.write('0123456789\n')).toBe(false);
@@ -68,7 +77,7 @@ describe('LineSink', () => {
     dirs.push(dir);
     closeSync(openSync(join(dir, 'read-only.log'), 'w'));
     const fd = openSync(join(dir, 'read-only.log'), 'r');
-    const sink = new LineSink({ fd, chunkChars: 10, maxPendingChars: 10_000, flushIntervalMs: 5 });
+    const sink = new LineSink({ fd, chunkBytes: 10, maxPendingBytes: 10_000, flushIntervalMs: 5 });
     sink.write('a\nb\n');
     sink.write('c\n');
     await settle();
