@@ -4,31 +4,58 @@
  * whole body has the digest and size it should, so a store never receives a complete wrong
  * body: an upload that has not seen its last byte cannot be finalised at its key.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { BATCH_BYTES, streamHash, type StreamHash } from './stream-hash.js';
 
 export class DigestMismatchError extends Error {
   override name = 'DigestMismatchError';
 }
 
+/** Two batches lent to the hashing thread at most: one being hashed, one filling. */
+const MAX_BACKLOG = 2 * BATCH_BYTES;
+
 export class DigestGuard extends Transform {
-  private readonly hash: Hash;
+  private readonly hash: StreamHash;
   private readonly expectedHex: string;
   private held: Buffer | undefined;
   private received = 0;
+  /** The origin's next chunk, withheld while the hash or the reader is behind. */
+  private paused: TransformCallback | undefined;
 
   /** `onBytes` sees every chunk as it arrives (for progress), before it is released. */
   constructor(
     private readonly digest: string,
     private readonly size: number,
     private readonly onBytes?: (bytes: number) => void,
+    hash?: (hashed: (chunk: Buffer) => void) => StreamHash,
   ) {
     // The default buffers: larger ones keep more socket chunks alive per blob, and chunks that
     // live through two scavenges are freed only by full collections (issue 14's bench).
     super();
     const [algorithm = '', hex = ''] = digest.split(':');
-    this.hash = createHash(algorithm);
+    const hashed = (chunk: Buffer): void => this.release(chunk);
+    this.hash = hash === undefined ? streamHash(algorithm, size, hashed) : hash(hashed);
     this.expectedHex = hex;
+  }
+
+  /** A chunk whose bytes are in the hash: the one before it may go on. */
+  private release(chunk: Buffer): void {
+    const previous = this.held;
+    this.held = chunk;
+    if (previous !== undefined) this.push(previous);
+    this.continueReading();
+  }
+
+  /** `asked`: the reader wants more (it calls before taking what is buffered, so that does not count). */
+  private behind(asked: boolean): boolean {
+    return this.hash.backlog >= MAX_BACKLOG || (!asked && this.readableLength >= this.readableHighWaterMark);
+  }
+
+  private continueReading(asked = false): void {
+    if (this.paused === undefined || this.behind(asked)) return;
+    const next = this.paused;
+    this.paused = undefined;
+    next();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
@@ -37,11 +64,16 @@ export class DigestGuard extends Transform {
       done(new DigestMismatchError(`${this.digest}: the origin sent more than the ${this.size} bytes its descriptor names`));
       return;
     }
-    this.hash.update(chunk);
     this.onBytes?.(chunk.length);
-    const previous = this.held;
-    this.held = chunk;
-    done(null, previous);
+    this.hash.update(chunk);
+    if (this.behind(false)) this.paused = done;
+    else done();
+  }
+
+  override _read(size: number): void {
+    // First: resuming may leave Transform's own callback waiting for this very call.
+    this.continueReading(true);
+    super._read(size);
   }
 
   override _flush(done: TransformCallback): void {
@@ -49,11 +81,15 @@ export class DigestGuard extends Transform {
       done(new DigestMismatchError(`${this.digest}: the origin sent ${this.received} bytes, the descriptor names ${this.size}`));
       return;
     }
-    const actual = this.hash.digest('hex');
-    if (actual !== this.expectedHex) {
-      done(new DigestMismatchError(`${this.digest}: the origin's bytes hash to ${this.digest.split(':')[0]}:${actual}`));
-      return;
-    }
-    done(null, this.held);
+    this.hash.digest().then((actual) => {
+      if (actual !== this.expectedHex) done(new DigestMismatchError(`${this.digest}: the origin's bytes hash to ${this.digest.split(':')[0]}:${actual}`));
+      else done(null, this.held);
+    }, done);
+  }
+
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    // A body cut short owes the hashing thread nothing more; a finished one was forgotten already.
+    this.hash.drop();
+    done(error);
   }
 }
