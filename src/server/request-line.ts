@@ -54,6 +54,25 @@ class FieldText {
   }
 }
 
+/**
+ * `,"name":"value"` for a value the classifier has already held to the distribution-spec grammar
+ * (a repository, a tag or digest), remembered from the previous line as FieldText does.
+ */
+class PlainFieldText {
+  private last: string | undefined = undefined;
+  private text = '';
+
+  constructor(private readonly opening: string) {}
+
+  of(value: string): string {
+    if (value !== this.last) {
+      this.text = `${this.opening}"${value}"`;
+      this.last = value;
+    }
+    return this.text;
+  }
+}
+
 const METHOD = new FieldText(',"method":');
 const TARGET = new FieldText(',"target":');
 const BUCKET = new FieldText(',"bucket":');
@@ -62,6 +81,8 @@ const REGION = new FieldText(',"region":');
 const ORIGIN = new FieldText(',"origin":');
 const BACKEND = new FieldText(',"backend":');
 const USER_AGENT = new FieldText(',"user_agent":');
+const REPOSITORY = new PlainFieldText(',"repository":');
+const REFERENCE = new PlainFieldText(',"reference":');
 
 /** The line's opening up to its pid: the same for every line of one millisecond at one level. */
 class LineHead {
@@ -85,7 +106,8 @@ const HEAD = new LineHead();
 
 const eventOpening = (kind: string): string => `,"event":"pull","schema":${PULL_EVENT_SCHEMA},"kind":"${kind}"`;
 /** The event's constant opening for the kinds that have events, made once. */
-const EVENT_OPENINGS: Readonly<Record<string, string>> = { manifest: eventOpening('manifest'), blob: eventOpening('blob') };
+const MANIFEST_OPENING = eventOpening('manifest');
+const BLOB_OPENING = eventOpening('blob');
 
 /**
  * The event's own fields. Repository and reference are written as they are: the classifier let
@@ -93,9 +115,10 @@ const EVENT_OPENINGS: Readonly<Record<string, string>> = { manifest: eventOpenin
  * `[A-Za-z0-9._-]` tags, hex digests), none of whose characters needs a JSON escape.
  */
 function eventText(kind: string, target: string, event: PullFields): string {
-  const repository = event.repository === undefined ? '' : `,"repository":"${event.repository}"`;
+  const repository = event.repository === undefined ? '' : REPOSITORY.of(event.repository);
   const agent = event.userAgent === undefined ? ',"user_agent":null' : USER_AGENT.of(event.userAgent);
-  return `${EVENT_OPENINGS[kind] ?? eventOpening(kind)}${repository},"reference":"${event.reference}"${BACKEND.of(target)}${agent}`;
+  const opening = kind === 'manifest' ? MANIFEST_OPENING : kind === 'blob' ? BLOB_OPENING : eventOpening(kind);
+  return `${opening}${repository}${REFERENCE.of(event.reference)}${BACKEND.of(target)}${agent}`;
 }
 
 /**
