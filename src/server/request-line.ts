@@ -29,6 +29,9 @@ export function jsonText(value: string): string {
   return JSON.stringify(value).replace(NOT_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** A value the classifier has already held to the distribution-spec grammar (a repository, a tag or digest): no escape to look for. */
+const plainText = (value: string): string => `"${value}"`;
+
 /**
  * `,"name":<value as JSON>` for the value this field had on the previous line. Consecutive lines
  * mostly repeat a field's value (one method, one origin host, one cloud region, a pulling
@@ -39,11 +42,14 @@ class FieldText {
   private last: string | undefined = undefined;
   private text = '';
 
-  constructor(private readonly opening: string) {}
+  constructor(
+    private readonly opening: string,
+    private readonly render: (value: string) => string = jsonText,
+  ) {}
 
   of(value: string): string {
     if (value !== this.last) {
-      this.text = `${this.opening}${jsonText(value)}`;
+      this.text = `${this.opening}${this.render(value)}`;
       this.last = value;
     }
     return this.text;
@@ -51,25 +57,6 @@ class FieldText {
 
   optional(value: string | undefined): string {
     return value === undefined ? '' : this.of(value);
-  }
-}
-
-/**
- * `,"name":"value"` for a value the classifier has already held to the distribution-spec grammar
- * (a repository, a tag or digest), remembered from the previous line as FieldText does.
- */
-class PlainFieldText {
-  private last: string | undefined = undefined;
-  private text = '';
-
-  constructor(private readonly opening: string) {}
-
-  of(value: string): string {
-    if (value !== this.last) {
-      this.text = `${this.opening}"${value}"`;
-      this.last = value;
-    }
-    return this.text;
   }
 }
 
@@ -81,8 +68,8 @@ const REGION = new FieldText(',"region":');
 const ORIGIN = new FieldText(',"origin":');
 const BACKEND = new FieldText(',"backend":');
 const USER_AGENT = new FieldText(',"user_agent":');
-const REPOSITORY = new PlainFieldText(',"repository":');
-const REFERENCE = new PlainFieldText(',"reference":');
+const REPOSITORY = new FieldText(',"repository":', plainText);
+const REFERENCE = new FieldText(',"reference":', plainText);
 
 /** The line's opening up to its pid: the same for every line of one millisecond at one level. */
 class LineHead {
