@@ -38,9 +38,15 @@ const resultBytes = (result: ClientIpResult): number => 40 + stringBytes(result.
 export class ForwardedMemo {
   private readonly byHeader = new BoundedMemo<ClientIpResult>(MAX_REMEMBERED_HEADERS, MAX_MEMO_BYTES, resultBytes);
 
-  constructor(private readonly hops: number) {}
+  /** With trusted hops, a request without the header gets the same refusal whatever its peer: made once, not per request. */
+  private readonly missing: ClientIpResult | undefined;
+
+  constructor(private readonly hops: number) {
+    this.missing = hops > 0 ? resolveClientIp(undefined, undefined, hops) : undefined;
+  }
 
   resolve(header: string | undefined, socketAddress: string | undefined): ClientIpResult {
+    if (header === undefined && this.missing !== undefined) return this.missing;
     if (header === undefined || header.length > MAX_REMEMBERED_HEADER) return resolveClientIp(socketAddress, header, this.hops);
     let result = this.byHeader.get(header);
     if (result === undefined) {

@@ -43,10 +43,13 @@ export function requestIdOf(rawHeaders: readonly string[]): string {
   return newRequestId();
 }
 
+/** Whether a raw header name is User-Agent: the two spellings clients send are compared before any case folding. */
+const isUserAgent = (name: string): boolean => name.length === 10 && (name === 'user-agent' || name === 'User-Agent' || name.toLowerCase() === 'user-agent');
+
 function userAgentOf(rawHeaders: readonly string[]): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
-    if (name.length === 10 && name.toLowerCase() === 'user-agent') {
+    if (isUserAgent(name)) {
       const value = rawHeaders[i + 1] as string;
       return value.length > MAX_USER_AGENT ? value.slice(0, MAX_USER_AGENT) : value;
     }
@@ -79,9 +82,12 @@ export function pullFields(incoming: IncomingMessage, repo: string | undefined, 
   const url = incoming.url ?? '';
   const query = url.indexOf('?');
   const end = query === -1 ? url.length : query;
+  // A loop over the reference's few characters: lastIndexOf is a call into the runtime.
+  let start = end;
+  while (start > 0 && url.charCodeAt(start - 1) !== 47 /* / */) start--;
   return {
     repository: repo,
-    reference: url.slice(url.lastIndexOf('/', end - 1) + 1, end),
+    reference: url.slice(start, end),
     userAgent: userAgentOf(incoming.rawHeaders),
     provider: client?.provider ?? 'none',
     region: client?.region ?? 'none',

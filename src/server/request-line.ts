@@ -29,13 +29,83 @@ export function jsonText(value: string): string {
   return JSON.stringify(value).replace(NOT_ASCII, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-const optional = (name: string, value: string | undefined): string => (value === undefined ? '' : `,"${name}":${jsonText(value)}`);
+/** A value the classifier has already held to the distribution-spec grammar (a repository, a tag or digest): no escape to look for. */
+const plainText = (value: string): string => `"${value}"`;
 
+/**
+ * `,"name":<value as JSON>` for the value this field had on the previous line. Consecutive lines
+ * mostly repeat a field's value (one method, one origin host, one cloud region, a pulling
+ * client's user agent), and most of those are the very same string, so a line usually costs one
+ * comparison per field instead of a regex test and two concatenations.
+ */
+class FieldText {
+  private last: string | undefined = undefined;
+  private text = '';
+
+  constructor(
+    private readonly opening: string,
+    private readonly render: (value: string) => string = jsonText,
+  ) {}
+
+  of(value: string): string {
+    if (value !== this.last) {
+      this.text = `${this.opening}${this.render(value)}`;
+      this.last = value;
+    }
+    return this.text;
+  }
+
+  optional(value: string | undefined): string {
+    return value === undefined ? '' : this.of(value);
+  }
+}
+
+const METHOD = new FieldText(',"method":');
+const TARGET = new FieldText(',"target":');
+const BUCKET = new FieldText(',"bucket":');
+const PROVIDER = new FieldText(',"provider":');
+const REGION = new FieldText(',"region":');
+const ORIGIN = new FieldText(',"origin":');
+const BACKEND = new FieldText(',"backend":');
+const USER_AGENT = new FieldText(',"user_agent":');
+const REPOSITORY = new FieldText(',"repository":', plainText);
+const REFERENCE = new FieldText(',"reference":', plainText);
+
+/** The line's opening up to its pid: the same for every line of one millisecond at one level. */
+class LineHead {
+  private time = -1;
+  private pid = -1;
+  private level = '';
+  private text = '';
+
+  of(level: string, time: number, pid: number): string {
+    if (time !== this.time || pid !== this.pid || level !== this.level) {
+      this.text = `{"level":"${level}","time":${time},"pid":${pid}`;
+      this.time = time;
+      this.pid = pid;
+      this.level = level;
+    }
+    return this.text;
+  }
+}
+
+const HEAD = new LineHead();
+
+const eventOpening = (kind: string): string => `,"event":"pull","schema":${PULL_EVENT_SCHEMA},"kind":"${kind}"`;
+/** The event's constant opening for the kinds that have events, made once. */
+const MANIFEST_OPENING = eventOpening('manifest');
+const BLOB_OPENING = eventOpening('blob');
+
+/**
+ * The event's own fields. Repository and reference are written as they are: the classifier let
+ * the request through only when both match the distribution-spec grammar (lower-case names,
+ * `[A-Za-z0-9._-]` tags, hex digests), none of whose characters needs a JSON escape.
+ */
 function eventText(kind: string, target: string, event: PullFields): string {
-  return (
-    `,"event":"pull","schema":${PULL_EVENT_SCHEMA},"kind":"${kind}"${optional('repository', event.repository)},"reference":${jsonText(event.reference)}` +
-    `,"backend":${jsonText(target)},"user_agent":${event.userAgent === undefined ? 'null' : jsonText(event.userAgent)}`
-  );
+  const repository = event.repository === undefined ? '' : REPOSITORY.of(event.repository);
+  const agent = event.userAgent === undefined ? ',"user_agent":null' : USER_AGENT.of(event.userAgent);
+  const opening = kind === 'manifest' ? MANIFEST_OPENING : kind === 'blob' ? BLOB_OPENING : eventOpening(kind);
+  return `${opening}${repository}${REFERENCE.of(event.reference)}${BACKEND.of(target)}${agent}`;
 }
 
 /**
@@ -43,15 +113,16 @@ function eventText(kind: string, target: string, event: PullFields): string {
  * it is written once per request, and pino's generic serialisation was most of its cost.
  */
 export function requestLine(time: number, pid: number, facts: RequestLineFacts, event: PullFields | undefined): string {
-  const level = facts.status >= 500 ? 'error' : 'info';
-  const bucket = facts.kind === 'blob' && facts.target !== 'origin' && facts.target !== 'none' ? facts.target : undefined;
+  const head = HEAD.of(facts.status >= 500 ? 'error' : 'info', time, pid);
+  const bucket = facts.kind === 'blob' && facts.target !== 'origin' && facts.target !== 'none' ? BUCKET.of(facts.target) : '';
   // An event always names the client's cloud and region ("none" when not in one); a plain request line only when known.
-  const provider = event === undefined ? facts.provider : event.provider;
-  const region = event === undefined ? facts.region : event.region;
+  const provider = PROVIDER.optional(event === undefined ? facts.provider : event.provider);
+  const region = REGION.optional(event === undefined ? facts.region : event.region);
+  const reason = facts.reason === undefined ? '' : `,"reason":${jsonText(facts.reason)}`;
+  const clientIp = facts.clientIp === undefined ? '' : `,"client_ip":${jsonText(facts.clientIp)}`;
   return (
-    `{"level":"${level}","time":${time},"pid":${pid},"method":${jsonText(facts.method)},"route":"${facts.kind}","status":${facts.status}` +
-    `,"target":${jsonText(facts.target)}${optional('bucket', bucket)}${optional('provider', provider)}${optional('region', region)}` +
-    `${optional('reason', facts.reason)}${optional('origin', facts.origin)}${optional('client_ip', facts.clientIp)},"request_id":"${facts.requestId}"` +
+    `${head}${METHOD.of(facts.method)},"route":"${facts.kind}","status":${facts.status}${TARGET.of(facts.target)}${bucket}${provider}${region}` +
+    `${reason}${ORIGIN.optional(facts.origin)}${clientIp},"request_id":"${facts.requestId}"` +
     `,"ms":${Math.round(facts.durationMs * 1000) / 1000}${event === undefined ? '' : eventText(facts.kind, facts.target, event)},"msg":"request"}\n`
   );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedMemo, detached, stringBytes } from '../../src/cache-figures.js';
 import { ForwardedMemo, MAX_REMEMBERED_HEADER } from '../../src/net/forwarded.js';
+import { resolveClientIp } from '../../src/net/client-ip.js';
 import { AnswerCache, DIGEST_ENTRY_BYTES } from '../../src/blobs/answers.js';
 import { CLIENT_ENTRY_BYTES, RateLimiter } from '../../src/ops/rate-limit.js';
 import { EdgeMetrics } from '../../src/ops/metrics.js';
@@ -50,6 +51,16 @@ describe('ForwardedMemo', () => {
     expect(memo.resolve(long, undefined)).toEqual({ ok: true, ip: '203.0.113.200', family: 'ipv4' });
     expect(memo.figures().entries).toBe(1);
     expect(memo.resolve(undefined, undefined)).toMatchObject({ ok: false });
+  });
+
+  it('answers a request without X-Forwarded-For as resolveClientIp does, whatever the peer, and remembers nothing for it', () => {
+    for (const hops of [1, 2]) {
+      const memo = new ForwardedMemo(hops);
+      for (const peer of ['10.0.0.1', '::1', undefined]) {
+        expect(memo.resolve(undefined, peer)).toEqual(resolveClientIp(peer, undefined, hops));
+      }
+      expect(memo.figures().entries).toBe(0);
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { PullFields } from '../../src/server/pull-event.js';
+import { classify } from '../../src/routing/classify.js';
 import { jsonText, requestLine, type RequestLineFacts } from '../../src/server/request-line.js';
 
 // The request line is built by hand for speed; these tables hold it to the line pino would
@@ -65,6 +66,35 @@ describe('requestLine', () => {
     expect(line.slice(0, -1)).not.toContain('\n');
     expect(/^[\x20-\x7e]*\n$/.test(line)).toBe(true);
     expect(JSON.parse(line).user_agent).toBe(hostile);
+  });
+
+  it('lines whose fields change from one to the next are each the line pino writes (the field texts remembered are renewed)', () => {
+    const sequence: Array<[RequestLineFacts, PullFields | undefined]> = [
+      [base, event],
+      [{ ...base, method: 'HEAD', target: 'aws-eu-west-3', kind: 'blob', origin: 'mirror.example' }, { ...event, userAgent: 'docker/27.0', provider: 'gcp', region: 'us-east1' }],
+      [{ ...base, status: 503 }, { ...event, userAgent: 'a "quoted" agent' }],
+      [base, undefined],
+      [base, event],
+      [{ ...base, kind: 'blob', target: 'origin' }, { ...event, userAgent: undefined, repository: undefined }],
+    ];
+    for (let round = 0; round < 2; round++) {
+      sequence.forEach(([facts, pull], index) => {
+        expect(requestLine(TIME + index, index === 2 ? PID + 1 : PID, facts, pull)).toBe(pinoLine({ ...facts }, pull).replace(`"time":${TIME}`, `"time":${TIME + index}`).replace(`"pid":${PID}`, `"pid":${index === 2 ? PID + 1 : PID}`));
+      });
+    }
+  });
+
+  it.each([
+    '/v2/pause/manifests/3.10',
+    '/v2/kube-state-metrics/kube-state-metrics/manifests/v2.15.0_rc-1.x',
+    '/v2/a__b.c-d/e/manifests/sha256:' + 'ab'.repeat(32),
+    '/v2/pause/blobs/sha512:' + 'cd'.repeat(64),
+  ])('a repository and reference the classifier accepts (%s) need no JSON escape, so the event writes them as they are', (target) => {
+    const route = classify(target);
+    if (route.kind !== 'manifest' && route.kind !== 'blob') throw new Error(`${target} was not accepted`);
+    const reference = route.kind === 'manifest' ? route.reference : route.digest;
+    expect(jsonText(route.name)).toBe(`"${route.name}"`);
+    expect(jsonText(reference)).toBe(`"${reference}"`);
   });
 
   it.each([
