@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from './prom-client.js';
+import { Counter, Gauge, Histogram, Registry } from './prom-client.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
 import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
 import { CounterCell, getOrCreate, HistogramCell, METHOD_LABELS, methodSlot, register, TallyCounter, TallyHistogram } from './tally.js';
@@ -130,7 +131,7 @@ export class EdgeMetrics {
       registers,
       aggregator: 'max',
     }).set({ version: options.version }, 1);
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics !== false) registerProcessMetrics(this.registry);
   }
 
   /** From now on the scrape-time figures read `holder.current`, whatever a reload puts there. */
