@@ -7,7 +7,7 @@
 //      <= 150 MiB);
 //   3. a second sync with nothing to copy, for --small blobs (default 1000; target < 2 s).
 // Usage: npm run build && node bench/sync.js [--gib 1] [--big-gib 2] [--small 1000] [--rounds 1] [--keep]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -171,6 +171,14 @@ async function plainCopy(origin, repository, blobs, folder, durable) {
 }
 
 /**
+ * Every timed copy starts with nothing dirty in the page cache: the kernel's writeback of an
+ * earlier copy's files (and of their removal) would otherwise land in whichever copy runs next.
+ */
+function settleDisk() {
+  spawnSync('sync');
+}
+
+/**
  * Rounds alternate the page-cache copy, the fsynced copy and the sync; the fastest of each
  * kind is kept, the round least disturbed by whatever else the machine runs.
  */
@@ -178,8 +186,11 @@ async function measureThroughput(dir, origin, blobs) {
   const best = { cached: Infinity, durable: Infinity, sync: Infinity };
   const config = await writeSyncConfig(dir, 'bulk', origin, ['bench/bulk']);
   for (let round = 0; round < ROUNDS; round++) {
+    settleDisk();
     best.cached = Math.min(best.cached, await plainCopy(origin, 'bench/bulk', blobs, join(dir, 'plain'), false));
+    settleDisk();
     best.durable = Math.min(best.durable, await plainCopy(origin, 'bench/bulk', blobs, join(dir, 'plain'), true));
+    settleDisk();
     const synced = await runSync(config);
     if (synced.code !== 0) throw new Error(`bulk sync exited ${synced.code}`);
     best.sync = Math.min(best.sync, synced.seconds);
