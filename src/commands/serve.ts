@@ -9,6 +9,7 @@ import { createLogger, droppedLogLines, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
 import { adminUnauthorizedCounter, collectGarbageIfExposed, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
 import { ConfigSource } from '../ops/reload.js';
+import { scavengeOnMainThread } from '../ops/scavenge.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
 import type { RuntimeHolder } from '../server/runtime.js';
@@ -80,6 +81,7 @@ export interface ServeHandle extends Lifecycle {
 
 /** `serve` without --workers, or as one --workers worker (which leaves admin and refresh to its primary). */
 export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptions = {}, asWorker = false): Promise<ServeHandle> {
+  scavengeOnMainThread();
   const config = await openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
   const metrics = new EdgeMetrics({ version: version() });
