@@ -32,6 +32,11 @@ function serveChunks(): Map<string, string> {
   return loaded;
 }
 
+/** The chunks of CHUNKS that hold code from node_modules/PATH. */
+function holdingFile(chunks: Map<string, string>, path: string): string[] {
+  return [...chunks].filter(([, text]) => text.includes(`node_modules/${path}`)).map(([file]) => file);
+}
+
 describe('what serve loads before its first answer (the bundle)', () => {
   it('leaves out the yaml package: the embedded default is parsed at build time, and plain files need no package', () => {
     const chunks = serveChunks();
@@ -43,12 +48,17 @@ describe('what serve loads before its first answer (the bundle)', () => {
 
   it("takes prom-client's metric classes without the parts of its index registry-edge never uses", () => {
     const chunks = serveChunks();
-    const holdingFile = (path: string) => [...chunks].filter(([, text]) => text.includes(`node_modules/${path}`)).map(([file]) => file);
-    expect(holdingFile('prom-client/lib/counter.js')).not.toEqual([]);
-    expect(holdingFile('prom-client/lib/summary.js')).toEqual([]);
-    expect(holdingFile('prom-client/lib/pushgateway.js')).toEqual([]);
-    expect(holdingFile('tdigest/')).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/counter.js')).not.toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/summary.js')).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/pushgateway.js')).toEqual([]);
+    expect(holdingFile(chunks, 'tdigest/')).toEqual([]);
     // Its default CPU metric would bring OpenTelemetry's API for exemplars registry-edge never uses.
-    expect(holdingFile('@opentelemetry/')).toEqual([]);
+    expect(holdingFile(chunks, '@opentelemetry/')).toEqual([]);
+  });
+
+  it('leaves out pino and its streams: registry-edge writes the same lines with its own logger', () => {
+    const chunks = serveChunks();
+    expect(holdingFile(chunks, 'hono/')).not.toEqual([]);
+    for (const pkg of ['pino/', 'sonic-boom/', 'thread-stream/', 'pino-std-serializers/']) expect(holdingFile(chunks, pkg)).toEqual([]);
   });
 });
