@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import type { LogLevel } from './config/types.js';
 import { serializeError } from './log-error.js';
 import { LineSink } from './log-sink.js';
@@ -156,12 +155,14 @@ class JsonLogger implements Logger {
 /**
  * JSON lines on stdout, batched and written asynchronously by a LineSink, so logging stays off
  * the request's critical path; `flushLogger` runs before exit so the last lines are not lost.
- * `time` is epoch milliseconds: formatting ISO dates on every line cost 3%.
+ * `time` is epoch milliseconds: formatting ISO dates on every line cost 3%. SHAREDSTDOUT: a
+ * --workers worker, whose writes must stay atomic on the pipe it shares (the caller says so,
+ * since asking node:cluster would load it, with child_process and dgram, in every process).
  */
-export function createLogger(level: LogLevel, destination?: LineTarget): Logger {
+export function createLogger(level: LogLevel, destination?: LineTarget, sharedStdout = false): Logger {
   const target = destination ?? new LineSink({
     fd: 1,
-    chunkBytes: cluster.isWorker ? WORKER_CHUNK : SINGLE_PROCESS_CHUNK,
+    chunkBytes: sharedStdout ? WORKER_CHUNK : SINGLE_PROCESS_CHUNK,
     maxPendingBytes: MAX_PENDING_BYTES,
     flushIntervalMs: FLUSH_INTERVAL_MS,
   });

@@ -61,4 +61,11 @@ describe('what serve loads before its first answer (the bundle)', () => {
     expect(holdingFile(chunks, 'hono/')).not.toEqual([]);
     for (const pkg of ['pino/', 'sonic-boom/', 'thread-stream/', 'pino-std-serializers/']) expect(holdingFile(chunks, pkg)).toEqual([]);
   });
+
+  it('leaves node:cluster (with child_process and dgram) to --workers: the primary and the worker channel load when asked for', () => {
+    const chunks = serveChunks();
+    const importing = [...chunks].filter(([, text]) => /from "node:cluster"|import "node:cluster"|__require\("(?:node:)?cluster"\)/.test(text)).map(([file]) => file);
+    expect(importing).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/cluster.js')).toEqual([]);
+  });
 });

@@ -36,7 +36,8 @@ const rangeError = new RangeError('out of range');
 const uncaught = new Error('uncaught');
 const headFailed = new Error('HEAD failed');
 
-type Call = (logger: Logger | pino.Logger) => void;
+// pino's logger takes every call below; typed as ours so one table drives both.
+type Call = (logger: Logger) => void;
 const calls: Array<[string, Call]> = [
   ['a message alone', (l) => l.info('stopped')],
   ['fields and a message, undefined fields left out', (l) => l.info({ host: '0.0.0.0', port: 8080, admin_port: undefined, tls: false }, 'listening')],
@@ -61,7 +62,7 @@ describe('the logger (src/log.ts)', () => {
   it.each(calls)('%s: byte for byte the line pino writes', (_name, call) => {
     const { ours, theirs, ourLines, theirLines } = pair();
     call(ours);
-    call(theirs);
+    call(theirs as unknown as Logger);
     expect(ourLines.lines.map(sameTime)).toEqual(theirLines.lines.map(sameTime));
   });
 
