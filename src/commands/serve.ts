@@ -11,7 +11,6 @@ import { ConfigSource } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
 import type { RuntimeHolder } from '../server/runtime.js';
-import { checkTlsFiles } from '../server/tls-door.js';
 import { EXIT_STARTUP, portOption, printUsage, UsageError, wantsHelp, type CommandResult, type Io } from './common.js';
 import { version } from './version.js';
 
@@ -57,7 +56,8 @@ async function openConfig(args: ServeArgs, io: Io): Promise<ConfigSource> {
   const source = await ConfigSource.open(args.file, io.env, { port: args.port, adminPort: args.adminPort });
   // Before anything binds: a listener host that does not resolve is a configuration error.
   await checkHosts(source.first.config, source.first.source);
-  checkTlsFiles(source.first.config, source.first.source);
+  // The certificate code loads only for a configuration that has listen.tls.
+  if (source.first.config.listen.tls !== undefined) (await import('../server/tls-door.js')).checkTlsFiles(source.first.config, source.first.source);
   return source;
 }
 

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI } from '../support/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../src/ops/status-page/page.js';
+import { CLI, spawnServe, type Spawned } from '../support/cli.js';
+import { get } from '../support/harness.js';
+import { scratch, writeConfig } from '../support/serve.js';
 
 /** `./x.js` specifiers of one chunk: static imports and re-exports, or dynamic imports. */
 function specifiers(text: string, kind: 'static' | 'dynamic'): string[] {
@@ -67,5 +70,30 @@ describe('what serve loads before its first answer (the bundle)', () => {
     const importing = [...chunks].filter(([, text]) => /from "node:cluster"|import "node:cluster"|__require\("(?:node:)?cluster"\)/.test(text)).map(([file]) => file);
     expect(importing).toEqual([]);
     expect(holdingFile(chunks, 'prom-client/lib/cluster.js')).toEqual([]);
+  });
+});
+
+describe('what serve keeps off its start path still loads when asked for (the built binary)', () => {
+  const dir = scratch();
+  let edge: Spawned | undefined;
+  afterAll(async () => {
+    await edge?.stop('SIGKILL');
+    dir.cleanup();
+  });
+
+  it('leaves out the status page and the TLS listener, and serves the page on the first visit', async () => {
+    const chunks = serveChunks();
+    const holdingSource = (module: string) => [...chunks].filter(([, text]) => text.includes(`// dist/src/${module}`)).map(([file]) => file);
+    expect(holdingSource('server/app.js')).not.toEqual([]);
+    for (const module of ['ops/status-page/page.js', 'server/tls-door.js', 'server/tls-server.js', 'lifecycle/primary.js']) expect(holdingSource(module)).toEqual([]);
+
+    edge = await spawnServe(['--config', writeConfig(`${dir.path}/edge.yaml`, { origin: { url: 'https://o.example' } })]);
+    const admin = edge.lines.find((line) => line.msg === 'listening')?.admin_port as number;
+    for (let visit = 0; visit < 2; visit++) {
+      const page = await get(`http://127.0.0.1:${admin}`, '/');
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toBe(STATUS_PAGE_HEADERS['Content-Type']);
+      expect(page.body).toBe(statusPageHtml());
+    }
   });
 });
