@@ -9,7 +9,18 @@ import module from 'node:module';
 const { run } = await import('./main.js');
 const { flushLogger } = await import('./log.js');
 
-const result = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+// process.stdout and process.stderr are made on first use (for a pipe, a socket: a few ms of
+// start-up); serve writes its lines to fd 1 itself and touches neither unless it must report.
+const io = {
+  get stdout() {
+    return process.stdout;
+  },
+  get stderr() {
+    return process.stderr;
+  },
+  env: process.env,
+};
+const result = await run(process.argv.slice(2), io);
 if ('code' in result) {
   process.exitCode = result.code;
 } else {

@@ -3,8 +3,7 @@ import { parseArgs } from 'node:util';
 import { checkHosts, ConfigError } from '../config/load.js';
 import { EdgeRole, type EdgeOptions } from '../lifecycle/edge.js';
 import { startLifecycle, type Lifecycle, type Service } from '../lifecycle/lifecycle.js';
-import { PrimaryRole, type PrimaryOptions } from '../lifecycle/primary.js';
-import { answerPrimary, isClusterWorker, reportFailure, tellPrimary } from '../lifecycle/worker.js';
+import type { PrimaryOptions } from '../lifecycle/primary.js';
 import { createLogger, droppedLogLines, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
 import { adminUnauthorizedCounter, collectGarbageIfExposed, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
@@ -13,7 +12,6 @@ import { scavengeOnMainThread } from '../ops/scavenge.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
 import type { RuntimeHolder } from '../server/runtime.js';
-import { checkTlsFiles } from '../server/tls-door.js';
 import { EXIT_STARTUP, portOption, printUsage, UsageError, wantsHelp, type CommandResult, type Io } from './common.js';
 import { version } from './version.js';
 
@@ -59,7 +57,8 @@ async function openConfig(args: ServeArgs, io: Io): Promise<ConfigSource> {
   const source = await ConfigSource.open(args.file, io.env, { port: args.port, adminPort: args.adminPort });
   // Before anything binds: a listener host that does not resolve is a configuration error.
   await checkHosts(source.first.config, source.first.source);
-  checkTlsFiles(source.first.config, source.first.source);
+  // The certificate code loads only for a configuration that has listen.tls.
+  if (source.first.config.listen.tls !== undefined) (await import('../server/tls-door.js')).checkTlsFiles(source.first.config, source.first.source);
   return source;
 }
 
@@ -79,11 +78,15 @@ export interface ServeHandle extends Lifecycle {
   metrics: EdgeMetrics;
 }
 
+/** The --workers worker's side of the channel, loaded by a worker only (it loads node:cluster). */
+type WorkerChannel = typeof import('../lifecycle/worker.js');
+
 /** `serve` without --workers, or as one --workers worker (which leaves admin and refresh to its primary). */
-export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptions = {}, asWorker = false): Promise<ServeHandle> {
+export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptions = {}, worker?: WorkerChannel): Promise<ServeHandle> {
   scavengeOnMainThread();
+  const asWorker = worker !== undefined;
   const config = await openConfig(args, io);
-  const logger = options.logger ?? createLogger(config.first.config.log.level);
+  const logger = options.logger ?? createLogger(config.first.config.log.level, undefined, asWorker);
   const metrics = new EdgeMetrics({ version: version() });
   logLinesDroppedCounter(metrics.registry, () => droppedLogLines(logger));
   const role = new EdgeRole({
@@ -92,7 +95,7 @@ export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptio
     metrics,
     clocks: options.clocks,
     worker: asWorker,
-    onGeneration: asWorker ? (status) => tellPrimary({ op: 'status', status }) : undefined,
+    onGeneration: worker ? (status) => worker.tellPrimary({ op: 'status', status }) : undefined,
   });
   const lifecycle = await startLifecycle(role, {
     logger,
@@ -115,6 +118,8 @@ export async function servePrimary(
 ): Promise<Service> {
   const config = await openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level);
+  // Loaded here: the primary's modules (node:cluster among them) are no part of a single process's start-up.
+  const { PrimaryRole } = await import('../lifecycle/primary.js');
   const role = new PrimaryRole({ workers, config, logger, exec: options.exec, restartPolicy: options.restartPolicy });
   return startLifecycle(role, {
     logger,
@@ -126,10 +131,11 @@ export async function servePrimary(
 }
 
 /** In a worker: serve, then answer the primary; a worker that cannot start tells the primary, which reports it once. */
-async function serveAsWorker(args: ServeArgs, io: Io): Promise<CommandResult> {
+async function serveAsWorker(args: ServeArgs, io: Io, worker: WorkerChannel): Promise<CommandResult> {
+  const { answerPrimary, reportFailure, tellPrimary } = worker;
   let handle: ServeHandle;
   try {
-    handle = await serveHere(args, io, {}, true);
+    handle = await serveHere(args, io, {}, worker);
   } catch (error) {
     await reportFailure(startupMessage(error));
     return { code: EXIT_STARTUP };
@@ -169,6 +175,7 @@ export async function serveCommand(argv: string[], io: Io): Promise<CommandResul
   const args = serveArgs(argv);
   const { workers } = args;
   if (workers === undefined) return { serving: await oneLine(() => serveHere(args, io)) };
-  if (isClusterWorker()) return serveAsWorker(args, io);
+  const worker = await import('../lifecycle/worker.js');
+  if (worker.isClusterWorker()) return serveAsWorker(args, io, worker);
   return { serving: await oneLine(() => servePrimary(args, workers, io)) };
 }

@@ -1,7 +1,6 @@
 /** A parsed document to a Config, or a ConfigError listing every problem found. */
 import * as v from 'valibot';
-import { loadRegions, type RegionCoordinates } from '../geo/nearest.js';
-import { regionsPath } from '../paths.js';
+import { packageRegions } from '../geo/nearest.js';
 import { ConfigError } from './errors.js';
 import { configSchema } from './schema.js';
 import { semanticProblems, type KnownRegions } from './semantic.js';
@@ -26,9 +25,7 @@ function fieldPath(path: readonly PathItem[] | undefined): string {
     .join('');
 }
 
-// Package data that does not change while the process runs: read once, on the first need.
-let packageTable: RegionCoordinates | undefined;
-const packageRegions: KnownRegions = (provider) => (packageTable ??= loadRegions(regionsPath())).get(provider);
+const packageKnownRegions: KnownRegions = (provider) => packageRegions().get(provider);
 
 /** Semantic problems of a parse, with a broken geo/regions.json reported as one of them. */
 function crossFieldProblems(output: Config, unparsed: ReadonlySet<string>, regions: KnownRegions): string[] {
@@ -48,7 +45,7 @@ export function validateConfig(doc: unknown, source: string, options: ValidateOp
   const problems = issues.map((issue) => `${fieldPath(issue.path)}: ${issue.message}`);
   const unparsed = new Set(issues.map((issue) => (issue.path?.[0]?.key as string | undefined) ?? '*'));
   // Where the schema refused a field, `output` holds something else there; the checks skip it.
-  problems.push(...crossFieldProblems(result.output as Config, unparsed, options.regions ?? packageRegions));
+  problems.push(...crossFieldProblems(result.output as Config, unparsed, options.regions ?? packageKnownRegions));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return result.output as Config;
 }

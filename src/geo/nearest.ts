@@ -80,6 +80,17 @@ export function loadRegions(path: string = regionsPath()): RegionCoordinates {
   return parseRegions(document);
 }
 
+// Package data that does not change while the process runs: read once, on the first need.
+let packageTable: RegionCoordinates | undefined;
+
+/**
+ * The package's geo/regions.json, read on the first call and kept: the validator and every
+ * runtime generation ask for it, and reading it twice was a part of start-up (issue 20).
+ */
+export function packageRegions(): RegionCoordinates {
+  return (packageTable ??= loadRegions(regionsPath()));
+}
+
 export function regionLocation(
   regions: RegionCoordinates,
   provider: string | undefined,

@@ -14,8 +14,7 @@ import { explain } from '../server/explain.js';
 import { RuntimeHolder, type Runtime } from '../server/runtime.js';
 import { startServer, type RunningServer } from '../server/serve.js';
 import type { TlsReloadTrigger } from '../server/tls-context.js';
-import { TlsDoor } from '../server/tls-door.js';
-import { TlsConfigError } from '../server/tls.js';
+import type { TlsDoor } from '../server/tls-door.js';
 import type { Listening, Role } from './lifecycle.js';
 import { generationStatus, readinessOf, type GenerationStatus } from './readiness.js';
 
@@ -39,10 +38,14 @@ interface Serving {
   tls: TlsDoor | undefined;
 }
 
-/** Opens the certificate pair of listen.tls; a refused one is a configuration error (exit 78). */
-function openTlsDoor(loaded: LoadedConfig, logger: Logger, metrics: EdgeMetrics): TlsDoor | undefined {
+/**
+ * Opens the certificate pair of listen.tls; a refused one is a configuration error (exit 78).
+ * The TLS modules load only then: a plain HTTP start-up never needs them.
+ */
+async function openTlsDoor(loaded: LoadedConfig, logger: Logger, metrics: EdgeMetrics): Promise<TlsDoor | undefined> {
   const { tls } = loaded.config.listen;
   if (tls === undefined) return undefined;
+  const [{ TlsDoor }, { TlsConfigError }] = await Promise.all([import('../server/tls-door.js'), import('../server/tls.js')]);
   try {
     return new TlsDoor(tls, logger, metrics.registry);
   } catch (error) {
@@ -81,7 +84,7 @@ export class EdgeRole implements Role {
     let server: RunningServer;
     let tls: TlsDoor | undefined;
     try {
-      tls = openTlsDoor(loaded, logger, metrics);
+      tls = await openTlsDoor(loaded, logger, metrics);
       server = await startServer(loaded.config, holder, logger, { onRequest: metrics.onRequest }, tls);
     } catch (error) {
       tls?.close();

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Gauge, Registry } from '../ops/prom-client.js';
+import AggregatorRegistry from 'prom-client/lib/cluster.js';
+import { Gauge, Registry } from '../ops/prom-client.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { Readiness, RouteQuery } from '../ops/admin.js';

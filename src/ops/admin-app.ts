@@ -3,7 +3,6 @@ import type { AdminToken } from './admin-token.js';
 import type { MemoryFigures } from './memory.js';
 import type { ReloadReport } from './reload.js';
 import { parsePrometheusText } from './prometheus-text.js';
-import { STATUS_PAGE_HEADERS, statusPageHtml } from './status-page/page.js';
 import { buildStatusSnapshot, SnapshotBaseline, STATUS_PAGE_PATH, STATUS_SNAPSHOT_PATH } from './status-model.js';
 
 export interface Readiness {
@@ -52,8 +51,15 @@ function sendJson(status: number, value: unknown): Response {
   return send(status, `${JSON.stringify(value, null, 2)}\n`, JSON_TYPE);
 }
 
-/** Built once: the page carries no data (it asks for it), so one copy serves every caller. */
-let page: string | undefined;
+/**
+ * Built once, on the first visit: the page carries no data (it asks for it), so one copy serves
+ * every caller; its HTML, CSS and script (~24 KB of source) are no part of start-up.
+ */
+let page: Promise<{ html: string; headers: Record<string, string> }> | undefined;
+
+function statusPage(): NonNullable<typeof page> {
+  return (page ??= import('./status-page/page.js').then((built) => ({ html: built.statusPageHtml(), headers: built.STATUS_PAGE_HEADERS })));
+}
 
 /** Every admin path with the methods it answers, for the 405s. */
 const METHODS: Record<string, string[]> = {
@@ -107,7 +113,10 @@ export function createAdminApp(backend: AdminBackend, guard: AdminGuard, onError
     return undefined;
   });
 
-  app.get(STATUS_PAGE_PATH, () => new Response((page ??= statusPageHtml()), { status: 200, headers: STATUS_PAGE_HEADERS }));
+  app.get(STATUS_PAGE_PATH, async () => {
+    const { html, headers } = await statusPage();
+    return new Response(html, { status: 200, headers });
+  });
   app.get('/healthz', () => send(200, 'ok\n'));
   app.get('/readyz', () => {
     const readiness = backend.readiness();

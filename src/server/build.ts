@@ -2,7 +2,7 @@ import { createExistenceChecker, loadInventory, type CheckHook, type ExistenceCh
 import { loadSigners, type LoadedConfig } from '../config/load.js';
 import type { BucketConfig } from '../config/types.js';
 import { createLocator } from '../geo/locator.js';
-import { bucketLocation, clientPoint, haversineKm, loadRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
+import { bucketLocation, clientPoint, haversineKm, packageRegions, rankBuckets, type RegionCoordinates } from '../geo/nearest.js';
 import type { ClientLocation, GeoLog } from '../geo/types.js';
 import type { Logger } from '../log.js';
 import { limiterFor, type MillisecondClock } from '../ops/rate-limit.js';
@@ -126,7 +126,7 @@ async function buildWithLeases(loaded: LoadedConfig, logger: Logger, options: Bu
   const geoLogger = generationLogger.child({ component: 'geo' });
   const log: GeoLog = (level, msg, fields) => geoLogger[level](fields ?? {}, msg);
   const locator = await openLocator(config, log, files, leases, options.deferGeography === true);
-  const regions = loadRegions();
+  const regions = packageRegions();
 
   const rank = nearestRanker(regions);
   const checker = generationChecker(config, { inventory, signers, wallClock, logger: generationLogger.child({ component: 'blobs' }) }, options);

@@ -11,7 +11,6 @@ import type { RuntimeHolder } from './runtime.js';
 import type { TlsContextHolder } from './tls-context.js';
 import type { TlsMetrics } from './tls-metrics.js';
 import { tlsServerLimits } from './tls-schema.js';
-import { createTlsPublicServer } from './tls-server.js';
 
 /** The public listener, plain or TLS: its address, draining state and shutdown. */
 export type RunningServer = RunningPublicServer;
@@ -153,6 +152,8 @@ export function createPublicServer(listen: Config['listen'], holder: RuntimeHold
 export async function startServer(config: Config, holder: RuntimeHolder, logger: Logger, hooks: AppHooks = {}, tls?: TlsDoorParts): Promise<RunningServer> {
   const { listen } = config;
   if (listen.tls === undefined || tls === undefined) return listenPublic(createPublicServer(listen, holder, logger, hooks), listen, listen.shutdown_timeout_ms);
+  // The TLS listener's modules load with listen.tls only.
+  const { createTlsPublicServer } = await import('./tls-server.js');
   const app = createApp(holder, logger, hooks);
   const door = createTlsPublicServer({
     fetch: app.fetch,

@@ -5,13 +5,13 @@
  * body: an upload that has not seen its last byte cannot be finalised at its key.
  */
 import { Transform, type TransformCallback } from 'node:stream';
-import { BATCH_BYTES, streamHash, type StreamHash } from './stream-hash.js';
+import { BATCH_BYTES, streamHash, type HashProgress, type StreamHash } from './stream-hash.js';
 
 export class DigestMismatchError extends Error {
   override name = 'DigestMismatchError';
 }
 
-/** Two batches lent to the hashing thread at most: one being hashed, one filling. */
+/** Two batches' worth not hashed yet at most: one being hashed, one filling. */
 const MAX_BACKLOG = 2 * BATCH_BYTES;
 
 export class DigestGuard extends Transform {
@@ -27,23 +27,22 @@ export class DigestGuard extends Transform {
     private readonly digest: string,
     private readonly size: number,
     private readonly onBytes?: (bytes: number) => void,
-    hash?: (hashed: (chunk: Buffer) => void) => StreamHash,
+    hash?: (progressed: HashProgress) => StreamHash,
   ) {
     // The default buffers: larger ones keep more socket chunks alive per blob, and chunks that
     // live through two scavenges are freed only by full collections (issue 14's bench).
     super();
     const [algorithm = '', hex = ''] = digest.split(':');
-    const hashed = (chunk: Buffer): void => this.release(chunk);
-    this.hash = hash === undefined ? streamHash(algorithm, size, hashed) : hash(hashed);
+    const progressed = (): void => this.continueReading();
+    this.hash = hash === undefined ? streamHash(algorithm, size, progressed) : hash(progressed);
     this.expectedHex = hex;
   }
 
-  /** A chunk whose bytes are in the hash: the one before it may go on. */
+  /** A chunk whose bytes are in the hash (or on their way there): the one before it may go on. */
   private release(chunk: Buffer): void {
     const previous = this.held;
     this.held = chunk;
     if (previous !== undefined) this.push(previous);
-    this.continueReading();
   }
 
   /** `asked`: the reader wants more (it calls before taking what is buffered, so that does not count). */
@@ -66,6 +65,7 @@ export class DigestGuard extends Transform {
     }
     this.onBytes?.(chunk.length);
     this.hash.update(chunk);
+    this.release(chunk);
     if (this.behind(false)) this.paused = done;
     else done();
   }

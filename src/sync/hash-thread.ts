@@ -1,19 +1,19 @@
 /**
  * The hashing thread: digests of large blobs computed beside the main thread. Sync's main
  * thread parses the origin's responses and feeds the stores; hashing every byte there as well
- * made it the bottleneck of a copy (issue 14's bench: 0.7 s of its ~2.2 s per GiB). Chunks
- * travel by transfer, not by copy: the main thread hands a batch of chunks' memory over, the
- * thread hashes it and hands the same memory back, in order, to be written to the stores.
+ * made it the bottleneck of a copy (issue 14's bench: 0.7 s of its ~2.2 s per GiB). Batches
+ * travel by transfer: the main thread hands a filled batch buffer over, the thread hashes it
+ * and hands the same memory back, in order, to be filled again.
  */
 import { Worker } from 'node:worker_threads';
 
 export type ToHasher =
   | { kind: 'open'; id: number; algorithm: string }
-  | { kind: 'data'; id: number; chunks: ArrayBuffer[] }
+  | { kind: 'data'; id: number; batch: ArrayBuffer; length: number }
   | { kind: 'finish'; id: number }
   | { kind: 'drop'; id: number };
 
-export type FromHasher = { id: number; chunks: ArrayBuffer[] } | { id: number; hex: string } | { id: number; error: string };
+export type FromHasher = { id: number; batch: ArrayBuffer; length: number } | { id: number; hex: string } | { id: number; error: string };
 
 interface Port {
   on(event: 'message', listener: (message: ToHasher) => void): unknown;
@@ -37,9 +37,9 @@ export function serveHashes(port: Port, makeHash: (algorithm: string) => { updat
     }
     const hash = open.get(message.id);
     if (message.kind === 'data') {
-      // Handed back even for a dropped blob: the memory belongs to the main thread.
-      for (const chunk of message.chunks) hash?.update(new Uint8Array(chunk));
-      port.postMessage({ id: message.id, chunks: message.chunks }, message.chunks);
+      // Handed back even for a dropped blob: the main thread reuses the memory.
+      hash?.update(new Uint8Array(message.batch, 0, message.length));
+      port.postMessage({ id: message.id, batch: message.batch, length: message.length }, [message.batch]);
       return;
     }
     open.delete(message.id);

@@ -1,36 +1,41 @@
 /**
  * The hash a digest guard keeps while a body streams past: inline for small blobs (a message
  * round trip costs more than hashing a few hundred kilobytes), on the hashing thread for large
- * ones (hash-thread.ts). Either way each chunk comes back through `hashed`, in order, once its
- * bytes are in the hash: the thread borrows a chunk's memory until then.
+ * ones (hash-thread.ts). The chunk handed over stays the caller's: the thread gets a copy,
+ * made into a reused batch buffer while the chunk is still in the CPU's cache, so the chunk
+ * goes on to the stores at once and is written from warm memory. Lending the chunks
+ * themselves made the stores wait for the round trip and then copy 1 GiB of cold memory into
+ * the page cache, which cost more than this copy (issue 14's bench, `perf`).
  */
 import { createHash } from 'node:crypto';
 import { workerLink, type FromHasher, type HasherLink } from './hash-thread.js';
 
 export interface StreamHash {
-  /** Hands the chunk over; it comes back through `hashed` (it may be unusable until then). */
+  /** Adds the chunk's bytes; the chunk may be reused or passed on as soon as this returns. */
   update(chunk: Buffer): void;
-  /** Bytes handed over and not yet back: the caller stops reading while there are too many. */
+  /** Bytes added and not hashed yet: the caller stops reading while there are too many. */
   readonly backlog: number;
-  /** Lowercase hex of every chunk handed over, once all of them are back. */
+  /** Lowercase hex of every byte added, once all of them are hashed. */
   digest(): Promise<string>;
   /** Abandons the hash (the body failed); nothing is owed afterwards. */
   drop(): void;
 }
 
-export type HashedChunk = (chunk: Buffer) => void;
+/** Called when the backlog has shrunk, so a paused caller may read again. */
+export type HashProgress = () => void;
 
 /** Blobs below this are hashed where they stream. */
 export const OFF_THREAD_MIN_BYTES = 1024 * 1024;
-/** Chunks travel in batches: a message per socket read would cost more than the hash saves. */
+/** Bytes travel in batches: a message per socket read would cost more than the hash saves. */
 export const BATCH_BYTES = 1024 * 1024;
+/** Free batch buffers kept for the next blobs (a few MiB, instead of allocating per batch). */
+const POOL_LIMIT = 8;
 
-function inlineHash(algorithm: string, hashed: HashedChunk): StreamHash {
+function inlineHash(algorithm: string): StreamHash {
   const hash = createHash(algorithm);
   return {
     update: (chunk) => {
       hash.update(chunk);
-      hashed(chunk);
     },
     backlog: 0,
     digest: () => Promise.resolve(hash.digest('hex')),
@@ -38,39 +43,34 @@ function inlineHash(algorithm: string, hashed: HashedChunk): StreamHash {
   };
 }
 
-/** The chunk's own memory when it has it whole; else a copy (a slice of a larger buffer). */
-function ownMemory(chunk: Buffer): ArrayBuffer {
-  const memory = chunk.buffer;
-  if (memory instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === memory.byteLength) return memory;
-  const copy = Buffer.allocUnsafeSlow(chunk.length);
-  chunk.copy(copy);
-  return copy.buffer as ArrayBuffer;
-}
-
-/** One blob's chunks, lent to the hashing thread a batch at a time. */
+/** One blob's bytes, copied into batches lent to the hashing thread. */
 class LentHash implements StreamHash {
-  private batch: ArrayBuffer[] = [];
-  private batchBytes = 0;
+  private batch: Buffer | undefined;
+  private filled = 0;
   backlog = 0;
   private result: { resolve(hex: string): void; reject(error: Error): void } | undefined;
 
-  constructor(private readonly hasher: OffThreadHasher, readonly id: number, algorithm: string, private readonly hashed: HashedChunk) {
+  constructor(private readonly hasher: OffThreadHasher, readonly id: number, algorithm: string, private readonly progressed: HashProgress) {
     hasher.link.post({ kind: 'open', id, algorithm });
   }
 
   update(chunk: Buffer): void {
-    const memory = ownMemory(chunk);
-    this.batch.push(memory);
-    this.batchBytes += memory.byteLength;
-    this.backlog += memory.byteLength;
-    if (this.batchBytes >= BATCH_BYTES) this.lend();
+    this.backlog += chunk.length;
+    for (let at = 0; at < chunk.length;) {
+      const batch = (this.batch ??= this.hasher.borrow());
+      const copied = chunk.copy(batch, this.filled, at);
+      this.filled += copied;
+      at += copied;
+      if (this.filled === batch.length) this.lend();
+    }
   }
 
   private lend(): void {
-    if (this.batch.length === 0) return;
-    this.hasher.link.post({ kind: 'data', id: this.id, chunks: this.batch }, this.batch);
-    this.batch = [];
-    this.batchBytes = 0;
+    const batch = this.batch;
+    if (batch === undefined || this.filled === 0) return;
+    this.hasher.link.post({ kind: 'data', id: this.id, batch: batch.buffer as ArrayBuffer, length: this.filled }, [batch.buffer as ArrayBuffer]);
+    this.batch = undefined;
+    this.filled = 0;
   }
 
   digest(): Promise<string> {
@@ -82,15 +82,16 @@ class LentHash implements StreamHash {
   }
 
   drop(): void {
+    if (this.batch !== undefined) this.hasher.giveBack(this.batch.buffer as ArrayBuffer);
+    this.batch = undefined;
     if (this.hasher.forget(this)) this.hasher.link.post({ kind: 'drop', id: this.id });
   }
 
   receive(message: FromHasher): void {
-    if ('chunks' in message) {
-      for (const memory of message.chunks) {
-        this.backlog -= memory.byteLength;
-        this.hashed(Buffer.from(memory));
-      }
+    if ('batch' in message) {
+      this.backlog -= message.length;
+      this.hasher.giveBack(message.batch);
+      this.progressed();
       return;
     }
     this.hasher.forget(this);
@@ -104,13 +105,18 @@ class LentHash implements StreamHash {
   }
 }
 
-/** The blobs being hashed on the other side of one link. */
+/** The blobs being hashed on the other side of one link, and the batch buffers they share. */
 export class OffThreadHasher {
   private nextId = 1;
   private readonly open = new Map<number, LentHash>();
+  private readonly free: ArrayBuffer[] = [];
 
   constructor(readonly link: HasherLink) {
-    link.listen((message) => this.open.get(message.id)?.receive(message), (error) => {
+    link.listen((message) => {
+      const hash = this.open.get(message.id);
+      if (hash !== undefined) hash.receive(message);
+      else if ('batch' in message) this.giveBack(message.batch);
+    }, (error) => {
       const failed = [...this.open.values()];
       this.open.clear();
       this.link.hold(false);
@@ -118,11 +124,21 @@ export class OffThreadHasher {
     });
   }
 
-  start(algorithm: string, hashed: HashedChunk): StreamHash {
-    const hash = new LentHash(this, this.nextId++, algorithm, hashed);
+  start(algorithm: string, progressed: HashProgress): StreamHash {
+    const hash = new LentHash(this, this.nextId++, algorithm, progressed);
     this.open.set(hash.id, hash);
     if (this.open.size === 1) this.link.hold(true);
     return hash;
+  }
+
+  /** A batch buffer to fill: a returned one when there is one. */
+  borrow(): Buffer {
+    const memory = this.free.pop();
+    return memory === undefined ? Buffer.allocUnsafeSlow(BATCH_BYTES) : Buffer.from(memory);
+  }
+
+  giveBack(memory: ArrayBuffer): void {
+    if (this.free.length < POOL_LIMIT && memory.byteLength === BATCH_BYTES) this.free.push(memory);
   }
 
   /** True when the hash was still open. */
@@ -146,8 +162,8 @@ function sharedHasher(): OffThreadHasher {
 }
 
 /** The hash for a blob of `size` bytes under `algorithm` (`sha256`, `sha512`, ...). */
-export function streamHash(algorithm: string, size: number, hashed: HashedChunk, hasher: () => OffThreadHasher = sharedHasher): StreamHash {
+export function streamHash(algorithm: string, size: number, progressed: HashProgress, hasher: () => OffThreadHasher = sharedHasher): StreamHash {
   // Built first in any case: an unknown algorithm fails here, before a byte is lent anywhere.
-  const inline = inlineHash(algorithm, hashed);
-  return size >= OFF_THREAD_MIN_BYTES ? hasher().start(algorithm, hashed) : inline;
+  const inline = inlineHash(algorithm);
+  return size >= OFF_THREAD_MIN_BYTES ? hasher().start(algorithm, progressed) : inline;
 }

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI } from '../support/cli.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STATUS_PAGE_HEADERS, statusPageHtml } from '../../src/ops/status-page/page.js';
+import { CLI, spawnServe, type Spawned } from '../support/cli.js';
+import { get } from '../support/harness.js';
+import { scratch, writeConfig } from '../support/serve.js';
 
 /** `./x.js` specifiers of one chunk: static imports and re-exports, or dynamic imports. */
 function specifiers(text: string, kind: 'static' | 'dynamic'): string[] {
@@ -32,6 +35,11 @@ function serveChunks(): Map<string, string> {
   return loaded;
 }
 
+/** The chunks of CHUNKS that hold code from node_modules/PATH. */
+function holdingFile(chunks: Map<string, string>, path: string): string[] {
+  return [...chunks].filter(([, text]) => text.includes(`node_modules/${path}`)).map(([file]) => file);
+}
+
 describe('what serve loads before its first answer (the bundle)', () => {
   it('leaves out the yaml package: the embedded default is parsed at build time, and plain files need no package', () => {
     const chunks = serveChunks();
@@ -43,12 +51,49 @@ describe('what serve loads before its first answer (the bundle)', () => {
 
   it("takes prom-client's metric classes without the parts of its index registry-edge never uses", () => {
     const chunks = serveChunks();
-    const holdingFile = (path: string) => [...chunks].filter(([, text]) => text.includes(`node_modules/${path}`)).map(([file]) => file);
-    expect(holdingFile('prom-client/lib/counter.js')).not.toEqual([]);
-    expect(holdingFile('prom-client/lib/summary.js')).toEqual([]);
-    expect(holdingFile('prom-client/lib/pushgateway.js')).toEqual([]);
-    expect(holdingFile('tdigest/')).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/counter.js')).not.toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/summary.js')).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/pushgateway.js')).toEqual([]);
+    expect(holdingFile(chunks, 'tdigest/')).toEqual([]);
     // Its default CPU metric would bring OpenTelemetry's API for exemplars registry-edge never uses.
-    expect(holdingFile('@opentelemetry/')).toEqual([]);
+    expect(holdingFile(chunks, '@opentelemetry/')).toEqual([]);
+  });
+
+  it('leaves out pino and its streams: registry-edge writes the same lines with its own logger', () => {
+    const chunks = serveChunks();
+    expect(holdingFile(chunks, 'hono/')).not.toEqual([]);
+    for (const pkg of ['pino/', 'sonic-boom/', 'thread-stream/', 'pino-std-serializers/']) expect(holdingFile(chunks, pkg)).toEqual([]);
+  });
+
+  it('leaves node:cluster (with child_process and dgram) to --workers: the primary and the worker channel load when asked for', () => {
+    const chunks = serveChunks();
+    const importing = [...chunks].filter(([, text]) => /from "node:cluster"|import "node:cluster"|__require\("(?:node:)?cluster"\)/.test(text)).map(([file]) => file);
+    expect(importing).toEqual([]);
+    expect(holdingFile(chunks, 'prom-client/lib/cluster.js')).toEqual([]);
+  });
+});
+
+describe('what serve keeps off its start path still loads when asked for (the built binary)', () => {
+  const dir = scratch();
+  let edge: Spawned | undefined;
+  afterAll(async () => {
+    await edge?.stop('SIGKILL');
+    dir.cleanup();
+  });
+
+  it('leaves out the status page and the TLS listener, and serves the page on the first visit', async () => {
+    const chunks = serveChunks();
+    const holdingSource = (module: string) => [...chunks].filter(([, text]) => text.includes(`// dist/src/${module}`)).map(([file]) => file);
+    expect(holdingSource('server/app.js')).not.toEqual([]);
+    for (const module of ['ops/status-page/page.js', 'server/tls-door.js', 'server/tls-server.js', 'lifecycle/primary.js']) expect(holdingSource(module)).toEqual([]);
+
+    edge = await spawnServe(['--config', writeConfig(`${dir.path}/edge.yaml`, { origin: { url: 'https://o.example' } })]);
+    const admin = edge.lines.find((line) => line.msg === 'listening')?.admin_port as number;
+    for (let visit = 0; visit < 2; visit++) {
+      const page = await get(`http://127.0.0.1:${admin}`, '/');
+      expect(page.status).toBe(200);
+      expect(page.headers['content-type']).toBe(STATUS_PAGE_HEADERS['Content-Type']);
+      expect(page.body).toBe(statusPageHtml());
+    }
   });
 });

@@ -1,14 +1,16 @@
 /**
  * `store: { type: dir, path }`: files at `<path>/<key>`, for any web server to serve as the
- * bucket. A blob is written to a temporary name beside its key, fsynced, renamed over the key
- * and the folder fsynced, so the key holds either nothing, the old bytes or the whole blob.
+ * bucket. A blob is written to a temporary name beside its key (sent to the disk as it is
+ * written, durable-file.ts), fsynced, renamed over the key and the folder fsynced, so the
+ * key holds either nothing, the old bytes or the whole blob.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DurableFile } from './durable-file.js';
 import type { BlobStore } from './types.js';
 
 /** `.<name>.<pid>-<random>.partial`: hidden, never a digest, and names the process writing it. */
@@ -82,8 +84,8 @@ export class DirStore implements BlobStore {
     await mkdir(folder, { recursive: true });
     const temporary = join(folder, partialName(key));
     try {
-      // `flush`: the file is fsynced before it closes, so the rename publishes durable bytes.
-      await pipeline(body, createWriteStream(temporary, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: 1024 * 1024 }));
+      // Fsynced before it closes, so the rename publishes durable bytes.
+      await pipeline(body, new DurableFile(temporary, 0o644));
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
