@@ -76,6 +76,17 @@ describe('AnswerCache', () => {
     expect(cache.figures().bytes).toBeLessThanOrEqual(100 * DIGEST_ENTRY_BYTES);
   });
 
+  it('takes memory as answers arrive, not max_entries slots at the first one', () => {
+    // Slots for a million entries would be 36 MB (24 of heap arrays, 12 of typed arrays).
+    const before = process.memoryUsage();
+    const cache = new AnswerCache(1_000_000);
+    cache.set('a', sha256(1), 'present', 10);
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
+    expect(cache.get('a', sha256(1), 0)).toBe('present');
+  });
+
   it('charges a digest for each bucket that answered for it', () => {
     const cache = new AnswerCache(10);
     cache.set('a', sha256(1), 'present', 10);
