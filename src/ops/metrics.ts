@@ -2,9 +2,10 @@ import { Counter, Gauge, Histogram, Registry } from './prom-client.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import type { CheckHook, ExistenceChecker, ExistenceStats, HeadOutcome, TransitionHook } from '../blobs/types.js';
 import { PREFIX, registerBreakerTransitions, registerGenerationFigures, scrapedGauge, type MeteredGeneration } from './generation-figures.js';
-import { CounterCell, getOrCreate, HistogramCell, METHOD_LABELS, methodSlot, register, TallyCounter, TallyHistogram } from './tally.js';
+import { CounterCell, getOrCreate, HistogramCell, register, TallyCounter, TallyHistogram } from './tally.js';
 import { detached } from '../cache-figures.js';
 import { OriginMetrics, type OriginsOfGeneration } from './origin-metrics.js';
+import { BlobRedirectCells, RequestCells } from './request-cells.js';
 
 export { PREFIX, type MeteredGeneration };
 export { scrapedCounter } from './generation-figures.js';
@@ -19,7 +20,6 @@ const CHECK_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Distinct repositories counted by name when `metrics.repos` is on; the rest share one series. */
 export const MAX_REPO_SERIES = 1000;
 export const OTHER_REPOS = '_other';
-const UNKNOWN = 'none';
 
 type CacheCounterKey = 'hits' | 'misses' | 'coalesced' | 'skipped' | 'overflow';
 const CACHE_COUNTERS: readonly CacheCounterKey[] = ['hits', 'misses', 'coalesced', 'skipped', 'overflow'];
@@ -74,9 +74,8 @@ export class EdgeMetrics {
   /** Live runtime generations and loaded data files; unset until a process serves. */
   private holdings: GenerationHoldings | undefined;
 
-  private readonly requestCells = new Map<string, Map<string, Map<number, Array<CounterCell | undefined>>>>();
-  private readonly durationCells = new Map<string, HistogramCell>();
-  private readonly blobCells = new Map<string | undefined, Map<string | undefined, Map<string, CounterCell>>>();
+  private readonly requestCells = new RequestCells(this.requests, this.duration);
+  private readonly blobCells = new BlobRedirectCells(this.blobRedirects);
   private readonly repoCells = new Map<string, Map<string, CounterCell>>();
   private readonly checkCells = new Map<string, Map<HeadOutcome, CounterCell>>();
   private readonly checkDurationCells = new Map<string, HistogramCell>();
@@ -182,42 +181,18 @@ export class EdgeMetrics {
    */
   readonly onRequest = (record: AnsweredRequest, rt: MeteredGeneration): void => {
     const { kind, target, status } = record;
-    const slot = methodSlot(record.method);
-    const cell = this.requestCells.get(kind)?.get(target)?.get(status)?.[slot] ?? this.newRequestCell(kind, target, status, slot);
-    cell.value++;
-    (this.durationCells.get(kind) ?? this.newDurationCell(kind)).observe(record.durationMs / 1000);
+    this.requestCells.count(kind, target, status, record.method, record.durationMs / 1000);
     if (record.origin !== undefined) this.origins.chose(record.origin);
     if (kind === 'blob' && status === 307) {
-      const provider = record.client?.provider;
-      const region = record.client?.region;
-      (this.blobCells.get(provider)?.get(region)?.get(target) ?? this.newBlobCell(provider, region, target)).value++;
+      this.blobCells.count(record.client?.provider, record.client?.region, target);
       if (record.reason !== undefined) this.countFallback(record.reason);
     }
     if (rt.config.metrics.repos && record.repo !== undefined) this.countRepo(record.repo, kind);
   };
 
-  private newRequestCell(kind: string, target: string, status: number, slot: 0 | 1 | 2): CounterCell {
-    const byTarget = getOrCreate(this.requestCells, kind, () => new Map<string, Map<number, Array<CounterCell | undefined>>>());
-    const byStatus = getOrCreate(byTarget, target, () => new Map<number, Array<CounterCell | undefined>>());
-    const cells = getOrCreate(byStatus, status, (): Array<CounterCell | undefined> => [undefined, undefined, undefined]);
-    const cell = this.requests.cell({ kind, method: METHOD_LABELS[slot], status: String(status), target });
-    cells[slot] = cell;
-    return cell;
-  }
-
   private countFallback(reason: string): void {
     const label = fallbackReason(reason);
     getOrCreate(this.fallbackCells, label, () => this.fallbacks.cell({ reason: label })).value++;
-  }
-
-  private newDurationCell(kind: string): HistogramCell {
-    return getOrCreate(this.durationCells, kind, () => this.duration.cell({ kind }));
-  }
-
-  private newBlobCell(provider: string | undefined, region: string | undefined, target: string): CounterCell {
-    const byRegion = getOrCreate(this.blobCells, provider, () => new Map<string | undefined, Map<string, CounterCell>>());
-    const byTarget = getOrCreate(byRegion, region, () => new Map<string, CounterCell>());
-    return getOrCreate(byTarget, target, () => this.blobRedirects.cell({ provider: provider ?? UNKNOWN, region: region ?? UNKNOWN, target }));
   }
 
   /** Feeds the existence-check counter and latency histogram; passed to buildRuntime as `onCheck`. */

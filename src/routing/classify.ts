@@ -40,6 +40,14 @@ const COSIGN_TAG = /^sha256-[a-f0-9]{64}\.(?:sig|att|sbom)$/;
 // Query strings are copied into Location verbatim, so they must be safe header bytes.
 const SAFE_QUERY = /^[\x21-\x22\x24-\x7e]*$/;
 
+// Routes without fields are made once: every ping (a load balancer's health check) would otherwise allocate one.
+const TOO_LONG_ROUTE: Route = { kind: 'too_long' };
+const ROOT_ROUTE: Route = { kind: 'root' };
+const PRIVACY_ROUTE: Route = { kind: 'privacy' };
+const PING_ROUTE: Route = { kind: 'ping' };
+const NOT_FOUND_ROUTE: Route = { kind: 'not_found' };
+const CATALOG_ROUTE: Route = { kind: 'catalog' };
+const UNSUPPORTED_ROUTE: Route = { kind: 'unsupported' };
 const INVALID_QUERY: Route = invalid('UNSUPPORTED', 'query string contains characters that are not allowed');
 const DIGEST_ERROR: Route = invalid('DIGEST_INVALID', `invalid digest: expected ${DIGEST_FORM}`);
 
@@ -60,27 +68,38 @@ function nameError(name: string): Route {
   );
 }
 
+/**
+ * The index of the last `/` at or before `from`, or -1. A loop over character codes: the path's
+ * leaf is a tag or a digest, and String.prototype.lastIndexOf is a call into the runtime that
+ * cost more than the scan, twice per request.
+ */
+function lastSlash(text: string, from: number): number {
+  let i = from;
+  while (i >= 0 && text.charCodeAt(i) !== 47 /* / */) i--;
+  return i;
+}
+
 export function classify(target: string): Route {
-  if (target.length > MAX_TARGET_LENGTH) return { kind: 'too_long' };
+  if (target.length > MAX_TARGET_LENGTH) return TOO_LONG_ROUTE;
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
   const query = q === -1 ? '' : target.slice(q);
 
-  if (path === '/') return { kind: 'root' };
-  if (path === '/privacy') return { kind: 'privacy' };
-  if (path === '/v2' || path === '/v2/') return { kind: 'ping' };
-  if (!path.startsWith('/v2/')) return { kind: 'not_found' };
-  if (path === '/v2/_catalog') return { kind: 'catalog' };
+  if (path === '/') return ROOT_ROUTE;
+  if (path === '/privacy') return PRIVACY_ROUTE;
+  if (path === '/v2' || path === '/v2/') return PING_ROUTE;
+  if (!path.startsWith('/v2/')) return NOT_FOUND_ROUTE;
+  if (path === '/v2/_catalog') return CATALOG_ROUTE;
 
-  const rest = path.slice(4);
-  const last = rest.lastIndexOf('/');
-  if (last <= 0) return { kind: 'unsupported' };
-  const leaf = rest.slice(last + 1);
-  const beforeLeaf = rest.slice(0, last);
-  const second = beforeLeaf.lastIndexOf('/');
-  if (second <= 0) return { kind: 'unsupported' };
-  const verb = beforeLeaf.slice(second + 1);
-  const name = beforeLeaf.slice(0, second);
+  // `/v2/<name>/<verb>/<leaf>`, split by offsets into the path itself: the slash at index 3 is
+  // the one before the name, so a last or second-last slash there or at 4 leaves no name.
+  const last = lastSlash(path, path.length - 1);
+  if (last <= 4) return UNSUPPORTED_ROUTE;
+  const second = lastSlash(path, last - 1);
+  if (second <= 4) return UNSUPPORTED_ROUTE;
+  const leaf = path.slice(last + 1);
+  const verb = path.slice(second + 1, last);
+  const name = path.slice(4, second);
 
   switch (verb) {
     case 'manifests': {
@@ -92,10 +111,11 @@ export function classify(target: string): Route {
       if (!TAG.test(leaf)) {
         return invalid('MANIFEST_INVALID', 'invalid tag: expected [A-Za-z0-9_][A-Za-z0-9._-]{0,127} or a digest');
       }
-      return { kind: 'manifest', name, reference: leaf, signature: COSIGN_TAG.test(leaf) };
+      // Most tags are versions: the prefix test spares them a second regex run.
+      return { kind: 'manifest', name, reference: leaf, signature: leaf.startsWith('sha256-') && COSIGN_TAG.test(leaf) };
     }
     case 'blobs': {
-      if (leaf === 'uploads') return { kind: 'unsupported' };
+      if (leaf === 'uploads') return UNSUPPORTED_ROUTE;
       if (!validName(name)) return nameError(name);
       if (!isValidDigest(leaf)) return DIGEST_ERROR;
       return { kind: 'blob', name, digest: leaf };
@@ -107,12 +127,12 @@ export function classify(target: string): Route {
       return { kind: 'referrers', name, digest: leaf, query };
     }
     case 'tags': {
-      if (leaf !== 'list') return { kind: 'unsupported' };
+      if (leaf !== 'list') return UNSUPPORTED_ROUTE;
       if (!validName(name)) return nameError(name);
       if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
       return { kind: 'tags', name, query };
     }
     default:
-      return { kind: 'unsupported' };
+      return UNSUPPORTED_ROUTE;
   }
 }

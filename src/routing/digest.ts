@@ -8,19 +8,15 @@
 export const DIGEST_FORM = 'sha256:<64 hex> or sha512:<128 hex>, lower case';
 
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const SHA256 = /^sha256:[a-f0-9]{64}$/;
 const SHA256_LENGTH = 'sha256:'.length + 64;
 
 /**
- * Whether `text` is a digest, with the overwhelmingly common sha256 checked by hand: a loop over
- * 64 character codes is several times cheaper than the alternation regex on every blob request.
+ * Whether `text` is a digest, the overwhelmingly common sha256 tested on its own: the single
+ * alternative regex, behind a length check, costs about half of a charCodeAt loop over the 64
+ * hex digits of a sliced string (callgrind), and a fraction of the alternation regex.
  */
 export function isValidDigest(text: string): boolean {
-  if (text.length === SHA256_LENGTH && text.startsWith('sha256:')) {
-    for (let i = 7; i < SHA256_LENGTH; i++) {
-      const c = text.charCodeAt(i);
-      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-    }
-    return true;
-  }
+  if (text.length === SHA256_LENGTH) return SHA256.test(text);
   return DIGEST.test(text);
 }

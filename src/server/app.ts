@@ -2,13 +2,15 @@ import { redactSecrets } from '../signing/index.js';
 import { Hono } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { ALLOWED_METHODS, ociErrorBody, type Answer, type AnswerKind, type ErrorAnswer } from '../routing/decide.js';
 import { decideRequest, type ClientAddress } from '../routing/request.js';
 import { resolveClientIp, type ClientIpResult } from '../net/client-ip.js';
 import type { IpFamily } from '../net/ip.js';
 import { forwardedFor } from '../net/forwarded.js';
 import type { ClientLocation } from '../geo/types.js';
-import { lineTargetOf, type Logger } from '../log.js';
+import { lineTargetOf, type LineTarget, type Logger } from '../log.js';
 import { loggedIp, pullFields, requestIdOf, wantsEvent } from './pull-event.js';
 import { requestLine } from './request-line.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
@@ -85,12 +87,16 @@ class Exchange implements ClientAddress {
     this.requestId = requestIdOf(incoming.rawHeaders);
   }
 
-  /** Resolved at most once per request, for the decision, the rate limit or the log line. */
+  /**
+   * Resolved at most once per request, for the decision, the rate limit or the log line. With
+   * trusted hops the address is read from X-Forwarded-For alone, so the socket's peer (a getter
+   * that asks the kernel's cached name through a megamorphic load) is read only without them.
+   */
   clientIp(): ClientIpResult {
     if (this.ip === undefined) {
-      const hops = this.rt.config.client_ip.trusted_hops;
-      const peer = this.incoming.socket.remoteAddress;
-      this.ip = hops > 0 ? this.rt.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), peer) : resolveClientIp(peer, undefined, 0);
+      this.ip = this.rt.config.client_ip.trusted_hops > 0
+        ? this.rt.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), undefined)
+        : resolveClientIp(this.incoming.socket.remoteAddress, undefined, 0);
     }
     return this.ip;
   }
@@ -106,15 +112,17 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   // catch-all handler: a constant path spares it parsing every URL (1.4% of a redirect's CPU).
   const app = new Hono<Env>({ getPath: () => '/' });
 
+  const logs = new GenerationLog();
   const record = (x: Exchange, kind: RequestRecord['kind'], status: number, target: string, repo?: string, client?: ClientLocation, reason?: string, origin?: string): void => {
     const durationMs = performance.now() - x.started;
-    const logged = x.rt.logger.isLevelEnabled(status >= 500 ? 'error' : 'info');
+    const log = logs.of(x.rt);
+    const logged = status >= 500 ? log.errors : log.infos;
     const event = logged && wantsEvent(kind, x.rt.config.log.events);
     const ip = x.ip === undefined && !(logged && (event || x.rt.config.log.client_ip !== 'none')) ? undefined : x.clientIp();
     const known = ip?.ok ? ip : undefined;
     const entry: RequestRecord = { method: x.method, kind, status, target, repo, client, reason, ip: known?.ip, family: known?.family, durationMs, origin };
     hooks.onRequest?.(entry, x.rt);
-    if (logged) writeRequestLine(x, entry, event);
+    if (logged) writeRequestLine(x, entry, event, log.lines);
   };
 
   const answer = (x: Exchange, settled: Answer): Response => {
@@ -175,8 +183,31 @@ function failed(outgoing: ServerResponse, x: Exchange, error: unknown): never {
   throw error;
 }
 
+/**
+ * What the request path asks of a generation's logger, read once per generation: its level is
+ * set when the generation is built and never changes, and asking pino per request (a level
+ * lookup by name, a comparison call, the stream behind a symbol) cost more than the answer.
+ */
+class GenerationLog {
+  private rt: Runtime | undefined;
+  infos = false;
+  errors = false;
+  /** Read with the level: nothing is written before the first `of`. */
+  lines: LineTarget = { write: () => false };
+
+  of(rt: Runtime): this {
+    if (rt !== this.rt) {
+      this.rt = rt;
+      this.infos = rt.logger.isLevelEnabled('info');
+      this.errors = rt.logger.isLevelEnabled('error');
+      this.lines = lineTargetOf(rt.logger);
+    }
+    return this;
+  }
+}
+
 /** The request line (with its pull event when one is wanted), straight to the log's sink. */
-function writeRequestLine(x: Exchange, entry: RequestRecord, event: boolean): void {
+function writeRequestLine(x: Exchange, entry: RequestRecord, event: boolean, lines: LineTarget): void {
   const { client, ip } = entry;
   // An event names the client's cloud and region, so it locates the client even when the decision did not.
   const located = event && client === undefined && ip !== undefined ? x.rt.locator.locate(ip) : client;
@@ -193,5 +224,5 @@ function writeRequestLine(x: Exchange, entry: RequestRecord, event: boolean): vo
     requestId: x.requestId,
     durationMs: entry.durationMs,
   }, event ? pullFields(x.incoming, entry.repo, located) : undefined);
-  lineTargetOf(x.rt.logger).write(line);
+  lines.write(line);
 }

@@ -57,10 +57,20 @@ function userAgentOf(rawHeaders: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The address truncated last, and its network: a client's requests mostly come one after another (a pull). */
+let truncatedFrom: string | undefined;
+let truncated = '';
+
 /** The address as `log.client_ip` allows it to be written: all of it, its network only, or nothing. */
 export function loggedIp(ip: string | undefined, family: IpFamily | undefined, mode: Config['log']['client_ip']): string | undefined {
   if (ip === undefined || mode === 'none') return undefined;
-  return mode === 'full' ? ip : truncateIp(ip, family ?? 'ipv4');
+  if (mode === 'full') return ip;
+  // The family follows from the address, so the address alone keys what was truncated last.
+  if (ip !== truncatedFrom) {
+    truncated = truncateIp(ip, family ?? 'ipv4');
+    truncatedFrom = ip;
+  }
+  return truncated;
 }
 
 /** Whether `kind` gets an event under these settings. */

@@ -66,6 +66,8 @@ const BUCKET = new FieldText(',"bucket":');
 const PROVIDER = new FieldText(',"provider":');
 const REGION = new FieldText(',"region":');
 const ORIGIN = new FieldText(',"origin":');
+const REASON = new FieldText(',"reason":');
+const CLIENT_IP = new FieldText(',"client_ip":');
 const BACKEND = new FieldText(',"backend":');
 const USER_AGENT = new FieldText(',"user_agent":');
 const REPOSITORY = new FieldText(',"repository":', plainText);
@@ -91,6 +93,70 @@ class LineHead {
 
 const HEAD = new LineHead();
 
+/**
+ * The line from its method to its client address, with the values it was made of. Consecutive
+ * lines mostly share all nine (a pull's layers, a health check, one client's manifests): one
+ * comparison each then replaces a dozen concatenations, and the line has fewer parts to flatten
+ * when the sink copies it out.
+ */
+class LineMiddle {
+  private method = '';
+  private kind = '';
+  private status = -1;
+  private target = '';
+  private provider: string | undefined = undefined;
+  private region: string | undefined = undefined;
+  private reason: string | undefined = undefined;
+  private origin: string | undefined = undefined;
+  private clientIp: string | undefined = undefined;
+  private text = '';
+
+  of(facts: RequestLineFacts, provider: string | undefined, region: string | undefined): string {
+    if (
+      facts.method !== this.method || facts.kind !== this.kind || facts.status !== this.status || facts.target !== this.target || provider !== this.provider ||
+      region !== this.region || facts.reason !== this.reason || facts.origin !== this.origin || facts.clientIp !== this.clientIp
+    ) {
+      this.method = facts.method;
+      this.kind = facts.kind;
+      this.status = facts.status;
+      this.target = facts.target;
+      this.provider = provider;
+      this.region = region;
+      this.reason = facts.reason;
+      this.origin = facts.origin;
+      this.clientIp = facts.clientIp;
+      this.text = middleText(facts, provider, region);
+    }
+    return this.text;
+  }
+}
+
+function middleText(facts: RequestLineFacts, provider: string | undefined, region: string | undefined): string {
+  const bucket = facts.kind === 'blob' && facts.target !== 'origin' && facts.target !== 'none' ? BUCKET.of(facts.target) : '';
+  return (
+    `${METHOD.of(facts.method)},"route":"${facts.kind}","status":${facts.status}${TARGET.of(facts.target)}${bucket}${PROVIDER.optional(provider)}` +
+    `${REGION.optional(region)}${REASON.optional(facts.reason)}${ORIGIN.optional(facts.origin)}${CLIENT_IP.optional(facts.clientIp)}`
+  );
+}
+
+const MIDDLE = new LineMiddle();
+
+/**
+ * `.mmm` for each count of microseconds past a whole millisecond, trailing zeros dropped (and
+ * nothing for 0), so `millis` writes what `String(Math.round(ms * 1000) / 1000)` writes without
+ * the double-to-text conversion, which was a third of the line's cost.
+ */
+const FRACTIONS = Array.from({ length: 1000 }, (_, us) => (us === 0 ? '' : `.${String(us).padStart(3, '0').replace(/0+$/, '')}`));
+
+/** A duration in milliseconds, rounded to the microsecond, as JSON writes the rounded number. */
+export function millis(durationMs: number): string {
+  const us = Math.round(durationMs * 1000);
+  // Past 2^31 µs (35 minutes) the integer split below would overflow; no answer waits that long, but stay exact.
+  if (!(us >= 0 && us < 2 ** 31)) return String(us / 1000);
+  const whole = (us / 1000) | 0;
+  return `${whole}${FRACTIONS[us - whole * 1000] as string}`;
+}
+
 const eventOpening = (kind: string): string => `,"event":"pull","schema":${PULL_EVENT_SCHEMA},"kind":"${kind}"`;
 /** The event's constant opening for the kinds that have events, made once. */
 const MANIFEST_OPENING = eventOpening('manifest');
@@ -114,15 +180,10 @@ function eventText(kind: string, target: string, event: PullFields): string {
  */
 export function requestLine(time: number, pid: number, facts: RequestLineFacts, event: PullFields | undefined): string {
   const head = HEAD.of(facts.status >= 500 ? 'error' : 'info', time, pid);
-  const bucket = facts.kind === 'blob' && facts.target !== 'origin' && facts.target !== 'none' ? BUCKET.of(facts.target) : '';
   // An event always names the client's cloud and region ("none" when not in one); a plain request line only when known.
-  const provider = PROVIDER.optional(event === undefined ? facts.provider : event.provider);
-  const region = REGION.optional(event === undefined ? facts.region : event.region);
-  const reason = facts.reason === undefined ? '' : `,"reason":${jsonText(facts.reason)}`;
-  const clientIp = facts.clientIp === undefined ? '' : `,"client_ip":${jsonText(facts.clientIp)}`;
+  const middle = MIDDLE.of(facts, event === undefined ? facts.provider : event.provider, event === undefined ? facts.region : event.region);
   return (
-    `${head}${METHOD.of(facts.method)},"route":"${facts.kind}","status":${facts.status}${TARGET.of(facts.target)}${bucket}${provider}${region}` +
-    `${reason}${ORIGIN.optional(facts.origin)}${clientIp},"request_id":"${facts.requestId}"` +
-    `,"ms":${Math.round(facts.durationMs * 1000) / 1000}${event === undefined ? '' : eventText(facts.kind, facts.target, event)},"msg":"request"}\n`
+    `${head}${middle},"request_id":"${facts.requestId}"` +
+    `,"ms":${millis(facts.durationMs)}${event === undefined ? '' : eventText(facts.kind, facts.target, event)},"msg":"request"}\n`
   );
 }

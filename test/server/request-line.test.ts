@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { PullFields } from '../../src/server/pull-event.js';
 import { classify } from '../../src/routing/classify.js';
-import { jsonText, requestLine, type RequestLineFacts } from '../../src/server/request-line.js';
+import { jsonText, millis, requestLine, type RequestLineFacts } from '../../src/server/request-line.js';
+import fc from 'fast-check';
 
 // The request line is built by hand for speed; these tables hold it to the line pino would
 // write for the same fields (the format docs/operations.md documents and tests parse).
@@ -108,5 +109,16 @@ describe('requestLine', () => {
   ])('jsonText(%j) is %s', (value, expected) => {
     expect(jsonText(value)).toBe(expected);
     expect(JSON.parse(jsonText(value))).toBe(value);
+  });
+
+  it.each([0, 0.0004, 0.0005, 0.001, 0.05, 0.1234565, 1, 1.5, 2.000499, 999.9995, 12_345.678, 2_147_483.647, 2_147_483.648, 1e9 + 0.25])(
+    'millis(%d) writes the duration as JSON writes it rounded to the microsecond',
+    (ms) => {
+      expect(millis(ms)).toBe(String(Math.round(ms * 1000) / 1000));
+    },
+  );
+
+  it('millis agrees with JSON over durations from nothing to hours', () => {
+    fc.assert(fc.property(fc.double({ min: 0, max: 1e7, noNaN: true }), (ms) => millis(ms) === String(Math.round(ms * 1000) / 1000)), { numRuns: 20_000 });
   });
 });
