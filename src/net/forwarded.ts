@@ -45,12 +45,13 @@ export class ForwardedMemo {
     this.missing = hops > 0 ? resolveClientIp(undefined, undefined, hops) : undefined;
   }
 
-  resolve(header: string | undefined, socketAddress: string | undefined): ClientIpResult {
+  /** With trusted hops the address comes from the header alone, so the socket's peer is never asked for. */
+  resolve(header: string | undefined): ClientIpResult {
     if (header === undefined && this.missing !== undefined) return this.missing;
-    if (header === undefined || header.length > MAX_REMEMBERED_HEADER) return resolveClientIp(socketAddress, header, this.hops);
+    if (header === undefined || header.length > MAX_REMEMBERED_HEADER) return resolveClientIp(undefined, header, this.hops);
     let result = this.byHeader.get(header);
     if (result === undefined) {
-      result = resolveClientIp(socketAddress, header, this.hops);
+      result = resolveClientIp(undefined, header, this.hops);
       this.byHeader.set(header, result);
     }
     return result;

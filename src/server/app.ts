@@ -95,7 +95,7 @@ class Exchange implements ClientAddress {
   clientIp(): ClientIpResult {
     if (this.ip === undefined) {
       this.ip = this.rt.config.client_ip.trusted_hops > 0
-        ? this.rt.forwarded.resolve(forwardedFor(this.incoming.rawHeaders), undefined)
+        ? this.rt.forwarded.resolve(forwardedFor(this.incoming.rawHeaders))
         : resolveClientIp(this.incoming.socket.remoteAddress, undefined, 0);
     }
     return this.ip;
