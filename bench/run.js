@@ -232,6 +232,7 @@ async function main(options) {
         openLoopS: options.openLoopS,
         openFraction: options.openFraction,
         openConnections: options.openConnections,
+        openRounds: options.openRounds,
         quick: options.quick,
         tls: options.tls,
         signing: options.signing,

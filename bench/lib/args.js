@@ -23,6 +23,9 @@ export const USAGE = `Usage: node bench/run.js [flags]      (npm run bench -- [f
   --open-fraction F   that rate as a share of registry-edge's flat-out req/s (default 0.5)
   --open-rate N       a fixed rate in req/s instead
   --open-connections N keep-alive connections of the open-loop generator (default 32)
+  --open-rounds N     fixed-rate rounds per server, alternating like the closed rounds; the
+                      tables show the round with the median p99 and the worst (default 3;
+                      --quick: 1)
   --no-profile        skip the extra --cpu-prof round of registry-edge per scenario
   --no-tls            skip the TLS measurement (bench/tls.js: plain vs TLS HTTP/1.1, HTTP/2
                       with h2load, full handshakes), which runs after the scenarios
@@ -51,7 +54,7 @@ export const LAYER_IDS = ['raw', 'hono', 'hono-same', 'edge-silent', 'edge-info'
 
 const VALUED = new Set([
   'duration', 'rounds', 'warmup', 'connections', 'startup-runs', 'scenarios', 'layers', 'node', 'compare-node', 'archeio',
-  'target', 'target-pid', 'target-name', 'open-loop', 'open-fraction', 'open-rate', 'open-connections', 'locations', 'out', 'ranges',
+  'target', 'target-pid', 'target-name', 'open-loop', 'open-fraction', 'open-rate', 'open-connections', 'open-rounds', 'locations', 'out', 'ranges',
   'scale-duration', 'scale-rounds', 'inventory-digests',
 ]);
 const SWITCHES = new Set(['quick', 'no-pin', 'edge-stub', 'check', 'help', 'no-profile', 'build-locations', 'no-tls', 'no-signing', 'no-scale']);
@@ -129,6 +132,7 @@ export function parseArgs(argv) {
       openFraction,
       openRate: raw['open-rate'] === undefined ? undefined : number('open-rate', 0, false, 1),
       openConnections: number('open-connections', 32, true, 1),
+      openRounds: number('open-rounds', quick ? 1 : 3, true, 1),
       profile: raw['no-profile'] !== true,
       tls: raw['no-tls'] !== true,
       signing: raw['no-signing'] !== true,

@@ -134,7 +134,9 @@ export function evaluateChecks(results) {
     const edge = scenario.byServer?.[`edge-info${tag}`];
     const open = edge?.openLoop?.latencyMs?.p99;
     if (TARGETS.openLoopScenarios.includes(scenario.id) && typeof open === 'number') {
-      checks.push({ label: `${scenario.id} p99 at ${whole(edge.openLoop.ratePerS)} req/s (open loop)`, target: `≤ ${TARGETS.openLoopP99Ms} ms`, measured: `${open.toFixed(3)} ms`, pass: open <= TARGETS.openLoopP99Ms });
+      const rounds = edge.openLoop.rounds ?? 1;
+      const worst = typeof edge.openLoop.worstP99Ms === 'number' && rounds > 1 ? ` (median of ${rounds} rounds; worst ${edge.openLoop.worstP99Ms.toFixed(3)} ms)` : '';
+      checks.push({ label: `${scenario.id} p99 at ${whole(edge.openLoop.ratePerS)} req/s (open loop)`, target: `≤ ${TARGETS.openLoopP99Ms} ms`, measured: `${open.toFixed(3)} ms${worst}`, pass: open <= TARGETS.openLoopP99Ms });
     }
     const flat = edge?.summary?.p99Ms;
     if (TARGETS.flatOutScenarios.includes(scenario.id) && typeof flat === 'number') {
@@ -266,14 +268,16 @@ function latencyTables(results) {
   }
   const open = results.scenarios.filter((/** @type {any} */ s) => s.openLoopRate);
   if (open.length) {
-    lines.push('', `### At a fixed rate (open loop, ${results.settings.openConnections} keep-alive connections, ${results.settings.openLoopS} s; latency from each request's scheduled send time)`, '');
-    lines.push('| scenario | server | rate req/s | p50 ms | p99 ms | p99.9 ms | max ms | p99 from actual send | generator lag p99 ms | CPU µs/req at this rate |');
-    lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const rounds = results.settings.openRounds ?? 1;
+    const which = rounds > 1 ? `; each server's ${rounds} rounds alternate, and its round with the median p99 is shown, its worst round's p99 beside` : '';
+    lines.push('', `### At a fixed rate (open loop, ${results.settings.openConnections} keep-alive connections, ${results.settings.openLoopS} s a round; latency from each request's scheduled send time${which})`, '');
+    lines.push('| scenario | server | rate req/s | p50 ms | p99 ms | p99.9 ms | max ms | p99 from actual send | generator lag p99 ms | CPU µs/req at this rate | p99 of every round ms |');
+    lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const scenario of open) {
       for (const id of scenario.servers) {
         const o = scenario.byServer[id]?.openLoop;
         if (!o) continue;
-        lines.push(`| ${scenario.id} | ${labelOf(results, id)} | ${whole(o.ratePerS)} | ${fixed(o.latencyMs.p50, 3)} | ${fixed(o.latencyMs.p99, 3)} | ${fixed(o.latencyMs.p999, 3)} | ${fixed(o.latencyMs.max, 2)} | ${fixed(o.serviceMs?.p99, 3)} | ${fixed(o.sendLagMs.p99, 3)} | ${fixed(o.cpuUsPerRequest, 1)} |`);
+        lines.push(`| ${scenario.id} | ${labelOf(results, id)} | ${whole(o.ratePerS)} | ${fixed(o.latencyMs.p50, 3)} | ${fixed(o.latencyMs.p99, 3)} | ${fixed(o.latencyMs.p999, 3)} | ${fixed(o.latencyMs.max, 2)} | ${fixed(o.serviceMs?.p99, 3)} | ${fixed(o.sendLagMs.p99, 3)} | ${fixed(o.cpuUsPerRequest, 1)} | ${(o.roundP99sMs ?? [o.latencyMs.p99]).map((/** @type {number | null} */ p) => fixed(p, 3)).join(' · ')} |`);
       }
     }
     lines.push('', `Rates: ${open.map((/** @type {any} */ s) => `${s.id} ${s.openLoopRate.basis}`).join('; ')}.`);

@@ -109,3 +109,15 @@ export function summarizeRounds(rounds) {
     loadgenCpuShare: maximum(rounds.map((r) => r.loadgenCpuShare)),
   };
 }
+
+/**
+ * Of a server's fixed-rate rounds, the one whose p99 is the median (the lower middle one of an
+ * even count) and the one with the highest p99. A p99 over one 2 s round is decided by its
+ * slowest 1% alone, so one pause of the machine's other work moves it by milliseconds; the
+ * median round says what the server does, the worst what a bad moment looked like.
+ * @template {{ latencyMs: { p99: number | null } }} R @param {R[]} rounds
+ */
+export function medianAndWorstRound(rounds) {
+  const byP99 = [...rounds].sort((a, b) => (a.latencyMs.p99 ?? Infinity) - (b.latencyMs.p99 ?? Infinity));
+  return { typical: byP99[Math.floor((byP99.length - 1) / 2)], worst: byP99[byP99.length - 1] };
+}
