@@ -18,13 +18,13 @@
 //        [--bundle FILE] (another build of dist/bundle/cli.js, e.g. the one before a change)
 //        [--node-flags a,b] (extra flags for the measured node, e.g. --perf-basic-prof to name JIT code)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
 import YAML from 'yaml';
-import { prepareGeo } from './lib/geo-prep.js';
+import { locationCandidates, prepareGeo } from './lib/geo-prep.js';
 import { startBucketServer } from './lib/bucket-server.js';
 import { benchConfig, buildScenarios } from './lib/scenarios.js';
 import { BUNDLE, CLI, commandFor, ROOT } from './lib/layers.js';
@@ -259,6 +259,8 @@ async function main() {
   mkdirSync(dir, { recursive: true });
   const geo = await prepareGeo({ root: ROOT, tmp, compile: true, warnings: [], ranges: undefined, say: () => {} });
   const built = buildScenarios({ entries: geo.entries });
+  // S3g places its client by the compact city file, where `npm run bench` finds it (it is not built here).
+  const locationsFile = locationCandidates({ root: ROOT, given: undefined }).find((file) => existsSync(file));
   const bucket = await startBucketServer(built.presentDigests);
   /** @type {Map<string, string>} */
   const configs = new Map();
@@ -266,7 +268,7 @@ async function main() {
     const key = `${variant}-${level}-${events}`;
     const known = configs.get(key);
     if (known) return known;
-    const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), logLevel: level, events });
+    const config = benchConfig({ bucketUrl: bucket.url, rangesFile: geo.rangesFile, port: 0, variant: /** @type {any} */ (variant), locationsFile, logLevel: level, events });
     // Under valgrind on a busy machine the server can be off the CPU for seconds: with the default
     // 2 s headers timeout node's connection check then closed a connection whose next request was
     // already waiting in its buffer, and the drive waited for an answer that never came.
