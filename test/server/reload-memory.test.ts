@@ -124,6 +124,34 @@ async function settled(admin: string, serving: number): Promise<Figures> {
   }
 }
 
+/**
+ * The end state, read three times 300 ms apart, each process's figures the lowest of the
+ * three. What a process retains stays in every reading; what a busy machine leaves in flight
+ * when one is taken does not, and the claim is about what is retained. With one reading, the
+ * primary's heap without code read 1.09x-1.12x on a loaded machine (1.01x quiet), against a
+ * 5.5 MB heap; the lowest of three read 1.04x under the same load.
+ */
+async function settledLowest(admin: string, serving: number): Promise<Figures> {
+  const readings: Figures[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 300));
+    readings.push(await settled(admin, serving));
+  }
+  const last = readings[readings.length - 1] as Figures;
+  const lowest = (pid: number, field: 'heap_data_bytes' | 'heap_used_bytes' | 'external_bytes' | 'rss_bytes'): number =>
+    Math.min(...readings.map((r) => r.processes.find((p) => p.pid === pid)?.[field] ?? Infinity));
+  return {
+    ...last,
+    processes: last.processes.map((p) => ({
+      ...p,
+      heap_data_bytes: lowest(p.pid, 'heap_data_bytes'),
+      heap_used_bytes: lowest(p.pid, 'heap_used_bytes'),
+      external_bytes: lowest(p.pid, 'external_bytes'),
+      rss_bytes: lowest(p.pid, 'rss_bytes'),
+    })),
+  };
+}
+
 async function reload(admin: string): Promise<void> {
   const res = await fetch(`${admin}/reload`, { method: 'POST' });
   expect(res.status).toBe(200);
@@ -215,7 +243,7 @@ describe.each([
       await reload(admin);
     }
     await load.stop();
-    const last = await settled(admin, serving);
+    const last = await settledLowest(admin, serving);
     const ratios = growth(first, last);
     if (process.env.REGISTRY_EDGE_MEMORY_REPORT !== undefined) console.log(JSON.stringify({ serving, reloads, cityKind, first, last, ratios }));
     expect(load.answered()).toBeGreaterThan(200);
