@@ -63,7 +63,7 @@ describe(`memory amplification, per cache (the built binary at ${CLI}, run "npm 
     expect(await probed.figure('entries', 'rate_limit')).toBeGreaterThan(0);
   }, 60_000);
 
-  it(`${DIGESTS} distinct sha256 digests keep the heap within the existence cache's byte bound`, async () => {
+  it(`${DIGESTS} distinct sha256 digests keep the heap within the existence cache's byte bound plus the traffic allowance`, async () => {
     const probed = await start();
     const maxBytes = await probed.figure('max_bytes', 'existence');
     const start0 = await probed.warmedHeap();
@@ -78,7 +78,9 @@ describe(`memory amplification, per cache (the built binary at ${CLI}, run "npm 
     expect(report.statuses.get(307)).toBe(DIGESTS);
     expect(await probed.figure('entries', 'existence')).toBeLessThanOrEqual(await probed.figure('max_entries', 'existence'));
     expect(await probed.figure('bytes', 'existence')).toBeLessThanOrEqual(maxBytes);
-    expect(growth).toBeLessThanOrEqual(maxBytes);
+    // The rule of this file: the cache's bound plus what any traffic leaves. Against the bound
+    // alone, a loaded CI run read 4.39 MB for a 4.28 MB bound (the cache itself held within it).
+    expect(growth).toBeLessThanOrEqual(maxBytes + TRAFFIC_ALLOWANCE);
   }, 120_000);
 
   it('the control: the same request over and over retains no more than TRAFFIC_ALLOWANCE', async () => {
