@@ -8,7 +8,7 @@ import { createLogger, droppedLogLines, type Logger } from '../log.js';
 import type { RangesUpdater } from '../ops/geo-refresh.js';
 import { adminUnauthorizedCounter, collectGarbageIfExposed, EdgeMetrics, geoRefreshCounter, logLinesDroppedCounter } from '../ops/metrics.js';
 import { ConfigSource } from '../ops/reload.js';
-import { scavengeOnMainThread } from '../ops/scavenge.js';
+import { retainShapesAcrossCollections, scavengeOnMainThread } from '../ops/v8-flags.js';
 import { StartupError } from '../ops/startup.js';
 import type { RunningServer } from '../server/serve.js';
 import type { RuntimeHolder } from '../server/runtime.js';
@@ -84,6 +84,7 @@ type WorkerChannel = typeof import('../lifecycle/worker.js');
 /** `serve` without --workers, or as one --workers worker (which leaves admin and refresh to its primary). */
 export async function serveHere(args: ServeArgs, io: Io, options: InProcessOptions = {}, worker?: WorkerChannel): Promise<ServeHandle> {
   scavengeOnMainThread();
+  retainShapesAcrossCollections();
   const asWorker = worker !== undefined;
   const config = await openConfig(args, io);
   const logger = options.logger ?? createLogger(config.first.config.log.level, undefined, asWorker);
