@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
 import type { RouteQuery } from '../ops/admin.js';
 import { measureMemory, type MemoryFigures } from '../ops/memory.js';
-import { releaseRetiredMemory } from '../ops/memory-release.js';
+import { releaseRetiredMemoryAtNextRequest } from '../ops/memory-release.js';
 import type { EdgeMetrics } from '../ops/metrics.js';
 import { Reloader, type ConfigSource, type ReloadReport } from '../ops/reload.js';
 import { StartupError } from '../ops/startup.js';
@@ -103,7 +103,7 @@ export class EdgeRole implements Role {
       },
       onClosed: (previous) => {
         if (!checkerHeld(previous.checker)) metrics.release(previous.checker);
-        releaseRetiredMemory();
+        releaseRetiredMemoryAtNextRequest();
       },
       onResult: (result, seconds) => metrics.reloaded(result, seconds),
     });

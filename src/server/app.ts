@@ -13,6 +13,7 @@ import type { ClientLocation } from '../geo/types.js';
 import { lineTargetOf, type LineTarget, type Logger } from '../log.js';
 import { loggedIp, pullFields, requestIdOf, wantsEvent } from './pull-event.js';
 import { requestLine } from './request-line.js';
+import { requestStarted } from '../ops/memory-release.js';
 import type { Runtime, RuntimeHolder } from './runtime.js';
 
 /** What happened to one request, for logs and metrics. */
@@ -133,6 +134,7 @@ export function createApp(holder: RuntimeHolder, logger: Logger, hooks: AppHooks
   };
 
   app.all('*', (c): Response | Promise<Response> => {
+    requestStarted();
     const incoming = c.env.incoming;
     const x = new Exchange(holder.current, incoming, incoming.method ?? 'GET');
     try {

@@ -1,6 +1,6 @@
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { releaseMemoryNow, releaseRetiredMemory } from '../../src/ops/memory-release.js';
+import { memoryReleases, releaseMemoryNow, releaseRetiredMemory, releaseRetiredMemoryAtNextRequest, requestStarted } from '../../src/ops/memory-release.js';
 
 const MB = 1024 * 1024;
 
@@ -36,5 +36,37 @@ describe('giving a retired generation memory back', () => {
     await nextTurn();
     await nextTurn();
     expect(heapUsed()).toBeLessThan(full - 10 * MB);
+  });
+
+  // A collection that reduces memory drops the shapes of objects with no live instance, so a
+  // serving process runs it while a request's objects are alive (src/ops/memory-release.ts).
+  it('in a serving process, waits for the next request and runs once that request\'s turn is done', async () => {
+    let dropped: unknown[] | undefined = garbage();
+    const full = heapUsed();
+    const before = memoryReleases();
+    dropped = undefined;
+    for (let i = 0; i < 5; i++) releaseRetiredMemoryAtNextRequest();
+    await nextTurn();
+    await nextTurn();
+    expect(dropped).toBeUndefined();
+    expect(memoryReleases()).toBe(before);
+    requestStarted();
+    expect(memoryReleases()).toBe(before);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(memoryReleases()).toBe(before + 1);
+    expect(heapUsed()).toBeLessThan(full - 10 * MB);
+    // Once run, later requests run nothing more, and neither does the idle fallback.
+    requestStarted();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(memoryReleases()).toBe(before + 1);
+  });
+
+  it('in a serving process that gets no request, runs after a second anyway', async () => {
+    const before = memoryReleases();
+    releaseRetiredMemoryAtNextRequest();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(memoryReleases()).toBe(before);
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(memoryReleases()).toBe(before + 1);
   });
 });
