@@ -17,6 +17,8 @@
 //        [--requests 4000] [--warmup 12000] [--connections 8] [--keep DIR] (keeps the profiles)
 //        [--bundle FILE] (another build of dist/bundle/cli.js, e.g. the one before a change)
 //        [--node-flags a,b] (extra flags for the measured node, e.g. --perf-basic-prof to name JIT code)
+//        [--reloads N] (edge layers: N SIGHUP reloads after the warm-up, each followed by a warm-up's
+//        worth of requests, so the window shows the speed a process keeps after reloads)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -38,7 +40,7 @@ const HOUR_MS = 3_600_000;
 
 /** @param {string[]} argv */
 function parseArgs(argv) {
-  const options = { tool: 'callgrind', layers: ['hono', 'edge-info'], scenarios: ['S1', 'S2', 'S3'], requests: 4000, warmup: 12000, connections: 8, top: 25, bundle: /** @type {string | undefined} */ (undefined), nodeFlags: /** @type {string[]} */ ([]), keep: /** @type {string | undefined} */ (undefined) };
+  const options = { tool: 'callgrind', layers: ['hono', 'edge-info'], scenarios: ['S1', 'S2', 'S3'], requests: 4000, warmup: 12000, connections: 8, top: 25, bundle: /** @type {string | undefined} */ (undefined), nodeFlags: /** @type {string[]} */ ([]), reloads: 0, keep: /** @type {string | undefined} */ (undefined) };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value = ''] = [argv[i], argv[i + 1]];
     if (flag === '--tool') options.tool = value;
@@ -51,8 +53,11 @@ function parseArgs(argv) {
     else if (flag === '--keep') options.keep = value;
     else if (flag === '--bundle') options.bundle = value;
     else if (flag === '--node-flags') options.nodeFlags = value.split(',').filter(Boolean);
+    else if (flag === '--reloads') options.reloads = Number(value);
     else throw new Error(`unknown flag ${flag}`);
   }
+  // Only registry-edge reloads on SIGHUP; the bare layers would be killed by it.
+  if (options.reloads > 0 && options.layers.some((layer) => !layer.startsWith('edge-'))) throw new Error('--reloads needs --layers of registry-edge only (edge-info, edge-silent, ...)');
   return options;
 }
 
@@ -215,6 +220,12 @@ async function measureLayer(options, scenario, layer, configFor, bucket, dir) {
     // node's socket and stream objects change shape and a wave of its functions deoptimises; in
     // one drive that wave and its recompilation (over a third of the count) fell into the window.
     for (let round = 0; round < 3; round++) await drive(server.url, requests, Math.ceil(options.warmup / 3), options.connections);
+    // Each reload ends with a memory-reducing collection once the old generation is idle; what
+    // it leaves behind (shapes V8 dropped, docs/operations.md) shows in the window.
+    for (let reload = 0; reload < options.reloads; reload++) {
+      process.kill(server.spawned.pid, 'SIGHUP');
+      await drive(server.url, requests, options.warmup, options.connections);
+    }
     // A dump also zeroes the counters; the measured window is the next dump.
     if (!profiling) control(server.spawned.pid, '--dump');
     fromUs = Number(process.hrtime.bigint() / 1000n);
