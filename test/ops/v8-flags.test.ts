@@ -38,12 +38,8 @@ describe('v8FlagChosen', () => {
 // child makes short-lived objects of one shape in a hot function, as node's nextTick does,
 // keeps none, collects four times, and --trace-deopt says whether the code was marked.
 const SHAPES_CHILD = `
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { retainShapesAcrossCollections } from ${JSON.stringify(new URL('../../dist/src/ops/v8-flags.js', import.meta.url).href)};
 if (process.argv.includes('retain')) console.log('set', retainShapesAcrossCollections([], undefined));
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc');
 const id = Symbol('id');
 // Each object outlives its call (escape analysis would otherwise remove it, shape and all).
 let last;
@@ -59,13 +55,13 @@ for (let pass = 0; pass < 3; pass++) {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 last = undefined;
-for (let i = 0; i < 4; i++) gc();
+for (let i = 0; i < 4; i++) globalThis.gc();
 total += drive(500);
 console.log('done', total > 0);
 `;
 
 function deoptTrace(...args: string[]): string {
-  const child = spawnSync(process.execPath, ['--trace-deopt', '--input-type=module', '-e', SHAPES_CHILD, '--', ...args], { encoding: 'utf8', timeout: 30_000 });
+  const child = spawnSync(process.execPath, ['--trace-deopt', '--expose-gc', '--input-type=module', '-e', SHAPES_CHILD, '--', ...args], { encoding: 'utf8', timeout: 30_000 });
   expect(child.status, child.stderr).toBe(0);
   return child.stdout;
 }
