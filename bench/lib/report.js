@@ -162,21 +162,37 @@ export function evaluateChecks(results) {
   return checks;
 }
 
-/** The scenario where registry-edge's peak RSS came closest to its limit. @param {any} results @param {string} tag */
+/**
+ * The scenario where registry-edge's peak RSS came closest to its limit. Raw node's figure is its
+ * peak over every start in the run, not the one in the same scenario: raw answers every scenario
+ * the same way, yet one start reads 6 MiB less than the next when it ends before V8 has doubled
+ * its young generation (8 → 16 MiB committed; raw node read 60 MiB after 6 s of load with the
+ * smaller one, 66 MiB after 25 s with the larger, --trace-gc-verbose). registry-edge keeps more
+ * alive per request, so its young generation had doubled in every start we measured; against a
+ * raw start that had not, the limit would measure V8's timing, not our memory. The same-scenario
+ * reading is still named beside it.
+ * @param {any} results @param {string} tag
+ */
 function rssCheck(results, tag) {
+  const rawPeaks = results.scenarios.map((/** @type {any} */ s) => s.byServer?.[`raw${tag}`]?.peakRssKb).filter((/** @type {unknown} */ kb) => typeof kb === 'number');
+  if (rawPeaks.length === 0) return undefined;
+  const raw = Math.max(...rawPeaks);
   let worst;
   for (const scenario of results.scenarios) {
     const edge = scenario.byServer?.[`edge-info${tag}`]?.peakRssKb;
-    const raw = scenario.byServer?.[`raw${tag}`]?.peakRssKb;
-    if (typeof edge !== 'number' || typeof raw !== 'number') continue;
+    if (typeof edge !== 'number') continue;
     const geoKb = (scenario.geoBytes ?? 0) / 1024;
     const limit = TARGETS.rssFactor * raw + geoKb;
-    if (!worst || edge / limit > worst.edge / worst.limit) worst = { id: scenario.id, edge, raw, geoKb, limit };
+    const sameStart = scenario.byServer?.[`raw${tag}`]?.peakRssKb;
+    if (!worst || edge / limit > worst.edge / worst.limit) worst = { id: scenario.id, edge, geoKb, limit, sameStart };
   }
   if (!worst) return undefined;
+  const sameStart = typeof worst.sameStart === 'number'
+    ? `; against raw's ${mib(worst.sameStart)} in the same scenario: ${mib(TARGETS.rssFactor * worst.sameStart + worst.geoKb)}`
+    : '';
   return {
     label: `peak RSS (worst: ${worst.id})`,
-    target: `≤ ${TARGETS.rssFactor} × raw (${mib(worst.raw)}) + geo data (${mib(worst.geoKb)}) = ${mib(worst.limit)} MiB`,
+    target: `≤ ${TARGETS.rssFactor} × raw's peak over its ${rawPeaks.length} starts (${mib(raw)}; lowest ${mib(Math.min(...rawPeaks))}) + geo data (${mib(worst.geoKb)}) = ${mib(worst.limit)} MiB${sameStart}`,
     measured: `${mib(worst.edge)} MiB`,
     pass: worst.edge <= worst.limit,
   };
