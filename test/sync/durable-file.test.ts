@@ -1,8 +1,9 @@
 /**
  * The dir store's file writer: the bytes a reader finds are the bytes streamed in, whatever
  * the chunking and however many data syncs ran while it was written; an existing file is
- * never overwritten; a failed write closes its descriptor.
+ * never overwritten; a failed write closes its descriptor, also when the disk stops taking bytes.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,4 +68,34 @@ describe('durable file', () => {
     await closed;
     expect(await openDescriptors()).toBe(before);
   });
+
+  // The disk filling up mid-blob, made real with the shell's file-size limit (`ulimit -f`, 64 KiB):
+  // the writev that crosses the limit stops short there, and the write of its rest fails with
+  // EFBIG (a full disk's ENOSPC takes the same path). The child catches SIGXFSZ, whose default ends the process.
+  it('a disk that stops taking bytes mid-write fails the stream and leaves no descriptor open (built module)', () => {
+    const child = spawnSync('bash', ['-c', 'ulimit -f 64 && exec "$0" --input-type=module -e "$1" -- "$2"', process.execPath, FULL_DISK_CHILD, join(folder, 'full')], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.status, child.stderr).toBe(0);
+    const outcome = JSON.parse(child.stdout) as { error: string; size: number; descriptorsBefore: number; descriptorsAfter: number };
+    expect(outcome.error).toBe('EFBIG');
+    expect(outcome.size).toBe(64 * 1024);
+    expect(outcome.descriptorsAfter).toBe(outcome.descriptorsBefore);
+  });
 });
+
+const FULL_DISK_CHILD = `
+import { readdirSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DurableFile } from ${JSON.stringify(new URL('../../dist/src/sync/stores/durable-file.js', import.meta.url).href)};
+process.on('SIGXFSZ', () => {});
+const path = process.argv.at(-1);
+const descriptors = () => readdirSync('/proc/self/fd').length;
+const descriptorsBefore = descriptors();
+const file = new DurableFile(path, 0o644);
+const closed = new Promise((resolve) => file.once('close', resolve));
+let error = 'none';
+// 80,000 bytes against a 65,536-byte limit: the second chunk's writev is cut short.
+await pipeline(Readable.from([Buffer.alloc(40_000, 1), Buffer.alloc(40_000, 2)]), file).catch((e) => { error = e.code ?? String(e); });
+await closed;
+console.log(JSON.stringify({ error, size: statSync(path).size, descriptorsBefore, descriptorsAfter: descriptors() }));
+`;
