@@ -87,6 +87,8 @@ class CachingChecker implements ExistenceChecker {
     });
   }
 
+  readonly knownDigest = (digest: string): boolean => this.cache.holds(digest);
+
   peek(bucket: BucketConfig, digest: string): Presence | undefined {
     if (this.unhealthyBuckets !== 0) {
       const health = this.health.get(bucket.name);

@@ -13,8 +13,8 @@ const EMPTY = 0;
 /** The tag of a digest present in every bucket. */
 export const EVERY_BUCKET = 1;
 
-/** Character code → its hex value (lower case; anything else reads as 0: callers pass validated hex). */
-const NIBBLE = new Uint8Array(128);
+/** Character code → its hex value (lower case; anything else reads as 0). */
+export const NIBBLE = new Uint8Array(128);
 for (let c = 0; c < 10; c++) NIBBLE[48 + c] = c;
 for (let c = 0; c < 6; c++) NIBBLE[97 + c] = 10 + c;
 

@@ -79,6 +79,11 @@ export interface ExistenceChecker {
    */
   peek(bucket: BucketConfig, digest: string): Presence | undefined;
   /**
+   * Whether the cache holds an answer for this digest: one the classifier admitted before, so
+   * it need not run the grammar again (a bound function, handed to `classify` as is).
+   */
+  readonly knownDigest: (digest: string) => boolean;
+  /**
    * Resolves the presence, issuing at most one HEAD per (bucket, digest) at a time. Never
    * rejects. A `note`, when given, receives the cause of an `unknown` answer.
    */

@@ -3,7 +3,7 @@
  * no I/O. Works on the target exactly as the client sent it (never decoded), so `%2e%2e`,
  * `%2F` and friends simply fail the grammar instead of being interpreted.
  */
-import { DIGEST_FORM, isValidDigest } from './digest.js';
+import { DIGEST_FORM, isValidDigest, SHA256_LENGTH } from './digest.js';
 
 export type OciErrorCode =
   | 'NAME_INVALID'
@@ -79,7 +79,25 @@ function lastSlash(text: string, from: number): number {
   return i;
 }
 
-export function classify(target: string): Route {
+/**
+ * Whether a digest is one already held to the grammar, so the classifier need not test it again
+ * (the existence cache's keys, every one of which came through here). Asked with the very string
+ * the route carries on, so the cache lookup that follows finds its hash already computed.
+ */
+export type KnownDigests = (digest: string) => boolean;
+
+const NO_KNOWN_DIGESTS: KnownDigests = () => false;
+
+/**
+ * Where the slash before a sha256 digest leaf would be, found without scanning the leaf's 71
+ * characters; -1 when the path does not end like one. Most requests name a blob by such a leaf.
+ */
+function sha256LeafSlash(path: string): number {
+  const slash = path.length - SHA256_LENGTH - 1;
+  return slash > 4 && path.charCodeAt(slash) === 47 /* / */ && path.startsWith('sha256:', slash + 1) ? slash : -1;
+}
+
+export function classify(target: string, known: KnownDigests = NO_KNOWN_DIGESTS): Route {
   if (target.length > MAX_TARGET_LENGTH) return TOO_LONG_ROUTE;
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
@@ -93,11 +111,18 @@ export function classify(target: string): Route {
 
   // `/v2/<name>/<verb>/<leaf>`, split by offsets into the path itself: the slash at index 3 is
   // the one before the name, so a last or second-last slash there or at 4 leaves no name.
-  const last = lastSlash(path, path.length - 1);
+  // A leaf that is a digest holds no slash, so the one before it is the path's last; any other
+  // leaf is found by the scan and held to the grammar below.
+  let last = sha256LeafSlash(path);
+  let leaf = last < 0 ? '' : path.slice(last + 1);
+  const digestOk = last >= 0 && (known(leaf) || isValidDigest(leaf));
+  if (!digestOk) {
+    last = lastSlash(path, path.length - 1);
+    leaf = path.slice(last + 1);
+  }
   if (last <= 4) return UNSUPPORTED_ROUTE;
   const second = lastSlash(path, last - 1);
   if (second <= 4) return UNSUPPORTED_ROUTE;
-  const leaf = path.slice(last + 1);
   const verb = path.slice(second + 1, last);
   const name = path.slice(4, second);
 
@@ -105,7 +130,7 @@ export function classify(target: string): Route {
     case 'manifests': {
       if (!validName(name)) return nameError(name);
       if (leaf.includes(':')) {
-        if (!isValidDigest(leaf)) return DIGEST_ERROR;
+        if (!digestOk && !isValidDigest(leaf)) return DIGEST_ERROR;
         return { kind: 'manifest', name, reference: leaf, signature: false };
       }
       if (!TAG.test(leaf)) {
@@ -117,12 +142,12 @@ export function classify(target: string): Route {
     case 'blobs': {
       if (leaf === 'uploads') return UNSUPPORTED_ROUTE;
       if (!validName(name)) return nameError(name);
-      if (!isValidDigest(leaf)) return DIGEST_ERROR;
+      if (!digestOk && !isValidDigest(leaf)) return DIGEST_ERROR;
       return { kind: 'blob', name, digest: leaf };
     }
     case 'referrers': {
       if (!validName(name)) return nameError(name);
-      if (!isValidDigest(leaf)) return DIGEST_ERROR;
+      if (!digestOk && !isValidDigest(leaf)) return DIGEST_ERROR;
       if (!SAFE_QUERY.test(query)) return INVALID_QUERY;
       return { kind: 'referrers', name, digest: leaf, query };
     }

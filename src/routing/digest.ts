@@ -9,7 +9,7 @@ export const DIGEST_FORM = 'sha256:<64 hex> or sha512:<128 hex>, lower case';
 
 const DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
 const SHA256 = /^sha256:[a-f0-9]{64}$/;
-const SHA256_LENGTH = 'sha256:'.length + 64;
+export const SHA256_LENGTH = 'sha256:'.length + 64;
 
 /**
  * Whether `text` is a digest, the overwhelmingly common sha256 tested on its own: the single

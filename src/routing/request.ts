@@ -39,7 +39,7 @@ export function decideRequest(
     if (trace !== undefined) trace.route = METHOD_NOT_ALLOWED.kind;
     return METHOD_NOT_ALLOWED;
   }
-  const route = classify(target);
+  const route = classify(target, rt.checker.knownDigest);
   if (trace !== undefined) trace.route = route.kind;
   if (route.kind !== 'blob') return rt.plan.origins.replicas.length === 0 || !ORIGIN_ROUTES.has(route.kind) ? decide(route, rt.plan) : toChosenOrigin(rt, route, client, trace);
   const ip = client.clientIp();

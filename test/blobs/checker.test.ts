@@ -41,6 +41,17 @@ describe('existence checks against a counting bucket', () => {
     expect(checker.stats()).toMatchObject({ hits: 3, misses: 2, size: 2 });
   });
 
+  it('knows a digest once any bucket answered for it, present or absent, and only then', async () => {
+    const bucket = track(await startHttpBucket('b', { present: new Set([blobPath(digest(1))]) }));
+    const checker = track(createExistenceChecker({ key: KEY, check: checkConfig() }));
+    const { knownDigest } = checker;
+
+    expect(knownDigest(digest(1))).toBe(false);
+    await checker.check(bucket.bucket, digest(1));
+    await checker.check(bucket.bucket, digest(2));
+    expect([knownDigest(digest(1)), knownDigest(digest(2)), knownDigest(digest(3))]).toEqual([true, true, false]);
+  });
+
   it('keeps answers per bucket: a blob present in one bucket is not assumed in another', async () => {
     const d = digest(1);
     const has = track(await startHttpBucket('has', { present: new Set([blobPath(d)]) }));

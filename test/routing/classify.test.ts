@@ -88,6 +88,25 @@ describe('classify', () => {
     expect(route.kind === 'invalid' && route.code).toBe(code);
   });
 
+  it('takes a digest the caller already knows without holding it to the grammar again, and any other leaf only through the grammar', () => {
+    // The caller vouches for what it knows (the existence cache holds only digests classify admitted before).
+    const vouched = `sha256:${'Z'.repeat(64)}`;
+    const known = (digest: string): boolean => digest === vouched;
+    expect(classify(`/v2/app/blobs/${vouched}`, known)).toEqual({ kind: 'blob', name: 'app', digest: vouched });
+    expect(classify(`/v2/app/blobs/${vouched}`)).toMatchObject({ kind: 'invalid', code: 'DIGEST_INVALID' });
+    expect(classify(`/v2/app/blobs/${S256}`, known)).toEqual({ kind: 'blob', name: 'app', digest: S256 });
+    expect(classify(`/v2/app/manifests/${S256}?x=1`, known)).toEqual({ kind: 'manifest', name: 'app', reference: S256, signature: false });
+    // Known or not, a name is still held to its grammar.
+    expect(classify(`/v2/App/blobs/${vouched}`, known)).toMatchObject({ kind: 'invalid', code: 'NAME_INVALID' });
+  });
+
+  it('reads a leaf shaped like a sha256 digest but holding a slash as the scan does: the slash inside it is the last one', () => {
+    const slashed = `sha256:${'a'.repeat(30)}/${'a'.repeat(33)}`;
+    expect(slashed).toHaveLength(S256.length);
+    expect(classify(`/v2/app/blobs/${slashed}`)).toEqual({ kind: 'unsupported' });
+    expect(classify(`/v2/app/blobs/${slashed}`, () => false)).toEqual({ kind: 'unsupported' });
+  });
+
   it('refuses targets longer than the limit before parsing them', () => {
     expect(classify(`/v2/${'a/'.repeat(MAX_TARGET_LENGTH)}manifests/x`)).toEqual({ kind: 'too_long' });
   });
