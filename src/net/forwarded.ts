@@ -1,6 +1,9 @@
 import { BoundedMemo, stringBytes, type CacheFigures } from '../cache-figures.js';
 import { resolveClientIp, type ClientIpResult } from './client-ip.js';
 
+/** A 15-character header name that is X-Forwarded-For: the two spellings proxies send are compared before any case folding. */
+const isForwardedFor = (name: string): boolean => name === 'X-Forwarded-For' || name === 'x-forwarded-for' || name.toLowerCase() === 'x-forwarded-for';
+
 /**
  * X-Forwarded-For read straight from the raw header list, lines joined as node would: touching
  * `incoming.headers` makes node build the whole header object, which cost a blob redirect
@@ -10,7 +13,7 @@ export function forwardedFor(rawHeaders: readonly string[]): string | undefined 
   let value: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;
-    if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') {
+    if (name.length === 15 && isForwardedFor(name)) {
       const line = rawHeaders[i + 1] as string;
       value = value === undefined ? line : `${value}, ${line}`;
     }

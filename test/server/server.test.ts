@@ -247,7 +247,7 @@ describe('graceful shutdown', () => {
 describe('forwardedFor', () => {
   it('joins every X-Forwarded-For line, whatever its case, like node does', async () => {
     const { forwardedFor } = await import('../../src/net/forwarded.js');
-    expect(forwardedFor(['Host', 'x', 'X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2', 'X-Forwarded-Forx', '3.3.3.3'])).toBe('1.1.1.1, 2.2.2.2');
+    expect(forwardedFor(['Host', 'x', 'X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2', 'X-Forwarded-Forx', '3.3.3.3', 'X-FORWARDED-for', '4.4.4.4'])).toBe('1.1.1.1, 2.2.2.2, 4.4.4.4');
     expect(forwardedFor(['Host', 'x'])).toBeUndefined();
   });
 });
